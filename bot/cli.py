@@ -1,0 +1,81 @@
+"""Command line: run / demo / doctor / audit export / audit verify.
+
+Each command lives in its own module; this file only parses arguments and turns a settings
+error into one line on stderr with exit code 2 (never a traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+
+from bot import __version__
+from bot.config import SettingsError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="immybot-slack",
+        description="Slack chat-ops for ImmyBot: request, approve, run and audit software deployments.",
+    )
+    parser.add_argument("--version", action="version", version=f"immybot-slack {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="start the bot (Socket Mode when SLACK_APP_TOKEN is set, else HTTP)")
+    mode = run.add_mutually_exclusive_group()
+    mode.add_argument("--http", action="store_true", help="force HTTP mode")
+    mode.add_argument("--socket", action="store_true", help="force Socket Mode")
+
+    demo = sub.add_parser("demo", help="run the whole loop against bundled local fakes: no credentials")
+    demo.add_argument("--quiet", action="store_true", help="print the outcome only")
+
+    sub.add_parser("doctor", help="check every setting and dependency for real, with the fix for each")
+
+    audit = sub.add_parser("audit", help="export or verify the audit log")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
+    export = audit_sub.add_parser("export", help="stream the audit log to stdout")
+    export.add_argument("--format", choices=("csv", "jsonl"), default="jsonl")
+    export.add_argument("--since", metavar="ISO", help="only rows at or after this UTC time (ISO 8601)")
+    export.add_argument("--request", metavar="ID", type=int, help="only rows of this request")
+    export.add_argument("--db", metavar="PATH", help="database file (default: AUDIT_DB)")
+    verify = audit_sub.add_parser("verify", help="recompute the hash chain; exit 1 naming the first bad row")
+    verify.add_argument("--db", metavar="PATH", help="database file (default: AUDIT_DB)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return _dispatch(args)
+    except SettingsError as error:
+        print(f"immybot-slack: settings error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "run":
+        from bot.runner import run
+
+        socket = True if args.socket else False if args.http else None
+        return run(socket=socket)
+    if args.command == "demo":
+        from bot.sandbox.demo import run_demo
+
+        return asyncio.run(run_demo(quiet=args.quiet))
+    if args.command == "doctor":
+        from bot.doctor import run_doctor
+
+        return asyncio.run(run_doctor())
+    if args.command == "audit":
+        from bot.store import audit_cli
+
+        if args.audit_command == "export":
+            return asyncio.run(
+                audit_cli.export(fmt=args.format, since=args.since, request_id=args.request, db=args.db)
+            )
+        return asyncio.run(audit_cli.verify(db=args.db))
+    raise AssertionError(args.command)  # pragma: no cover - argparse guarantees a command

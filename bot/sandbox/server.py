@@ -1,0 +1,104 @@
+"""Serve an ASGI app on 127.0.0.1 over real HTTP(S), on a free port, inside the running loop.
+
+Every local fake (Slack, Entra, ImmyBot) and the bot itself in tests runs through `serve()`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import uvicorn
+
+
+@dataclass(frozen=True)
+class Served:
+    host: str
+    port: int
+    scheme: str
+
+    @property
+    def url(self) -> str:
+        return f"{self.scheme}://{self.host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class TlsFiles:
+    """A throwaway server certificate and the CA that signed it (`ca_path` goes in REQUESTS_CA_BUNDLE)."""
+
+    cert_path: Path
+    key_path: Path
+    ca_path: Path
+
+
+def make_tls(directory: Path, hostnames: tuple[str, ...] = ("127.0.0.1", "localhost")) -> TlsFiles:
+    """Mint a throwaway CA and a server certificate for `hostnames` into `directory`."""
+    import trustme
+
+    ca = trustme.CA()
+    cert = ca.issue_cert(*hostnames)
+    directory.mkdir(parents=True, exist_ok=True)
+    files = TlsFiles(directory / "server.pem", directory / "server.key", directory / "ca.pem")
+    cert.private_key_pem.write_to_path(str(files.key_path))
+    cert.cert_chain_pems[0].write_to_path(str(files.cert_path))
+    for extra in cert.cert_chain_pems[1:]:
+        extra.write_to_path(str(files.cert_path), append=True)
+    ca.cert_pem.write_to_path(str(files.ca_path))
+    return files
+
+
+class _QuietServer(uvicorn.Server):
+    """A uvicorn server that leaves the process's signal handlers alone (it runs beside others)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def bind_socket(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(1024)
+    sock.setblocking(False)
+    return sock
+
+
+@contextlib.asynccontextmanager
+async def serve(
+    app: object,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    tls: TlsFiles | None = None,
+    log_level: str = "warning",
+) -> AsyncIterator[Served]:
+    """Run `app` with uvicorn until the block exits; yields where it listens."""
+    sock = bind_socket(host, port)
+    config = uvicorn.Config(
+        app,  # type: ignore[arg-type]
+        log_level=log_level,
+        access_log=False,
+        lifespan="off",
+        ssl_certfile=str(tls.cert_path) if tls else None,
+        ssl_keyfile=str(tls.key_path) if tls else None,
+        timeout_graceful_shutdown=2,
+    )
+    server = _QuietServer(config)
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    while not server.started:
+        if task.done():
+            task.result()
+            raise RuntimeError("server stopped before it started")
+        await asyncio.sleep(0.01)
+    try:
+        yield Served(host, sock.getsockname()[1], "https" if tls else "http")
+    finally:
+        server.should_exit = True
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        sock.close()

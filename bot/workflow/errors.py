@@ -1,0 +1,52 @@
+"""Domain errors. The Slack layer turns each into a message the user understands."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.workflow.model import RequestState
+
+
+class DomainError(Exception):
+    """Base class: `str(err)` is safe to show a user."""
+
+
+class RequestNotFound(DomainError):
+    def __init__(self, request_id: int) -> None:
+        super().__init__(f"There is no request #{request_id}.")
+        self.request_id = request_id
+
+
+class IllegalTransition(DomainError):
+    """The request is no longer in a state that allows this move (a stale click, a race lost)."""
+
+    def __init__(
+        self,
+        request_id: int,
+        current: RequestState,
+        wanted: RequestState,
+        *,
+        by: str | None = None,
+        at: datetime | None = None,
+    ) -> None:
+        self.request_id = request_id
+        self.current = current
+        self.wanted = wanted
+        self.by = by
+        self.at = at
+        who = f" by <@{by}>" if by else ""
+        when = f" at {at:%H:%M} UTC" if at else ""
+        super().__init__(f"Request #{request_id} is already {current.value}{who}{when}.")
+
+
+class NotAllowed(DomainError):
+    """Policy refused the actor (not an approver, self-approval, not a requester...)."""
+
+
+class InvalidSubmission(DomainError):
+    """A submission failed validation; `field` names the input it concerns."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message

@@ -1,0 +1,240 @@
+"""The request domain: plain values shared by the store, the Slack adapter and the follower.
+
+Nothing here knows about Slack payloads or HTTP. Slack message references are kept as opaque
+(channel, ts) pairs because the request must remember where its cards are across restarts.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Catalog(StrEnum):
+    GLOBAL = "Global"
+    LOCAL = "Local"
+
+    @property
+    def maintenance_type(self) -> str:
+        """ImmyBot's `maintenanceType` for an item of this catalog (ids overlap between the two)."""
+        return "GlobalSoftware" if self is Catalog.GLOBAL else "LocalSoftware"
+
+
+class DesiredState(StrEnum):
+    """The `desiredSoftwareState` values a technician may choose, by their ImmyBot names."""
+
+    LATEST = "LatestVersion"
+    ANY = "AnyVersion"
+    UPDATE_IF_FOUND = "UpdateIfFound"
+    NOT_PRESENT = "NotPresent"
+
+    @property
+    def label(self) -> str:
+        return _DESIRED_LABELS[self]
+
+
+_DESIRED_LABELS = {
+    DesiredState.LATEST: "Install or update to latest",
+    DesiredState.ANY: "Ensure installed (any version)",
+    DesiredState.UPDATE_IF_FOUND: "Update only if installed",
+    DesiredState.NOT_PRESENT: "Uninstall",
+}
+
+
+class RebootPreference(StrEnum):
+    SUPPRESS = "Suppress"
+    NORMAL = "Normal"
+    FORCE = "Force"
+
+
+class OfflineBehavior(StrEnum):
+    SKIP = "Skip"
+    APPLY_ON_CONNECT = "ApplyOnConnect"
+
+
+class RequestState(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    STARTING = "starting"
+    RUNNING = "running"
+    FINISHED = "finished"
+    DENIED = "denied"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+
+    @property
+    def is_open(self) -> bool:
+        return self in (RequestState.PENDING, RequestState.APPROVED, RequestState.STARTING, RequestState.RUNNING)
+
+
+class Outcome(StrEnum):
+    """How a finished request ended (SPEC §4 `request.finished` outcome)."""
+
+    PASSED = "passed"
+    FAILED = "failed"
+    PARTIAL = "partial"
+    TIMED_OUT = "timed_out"
+    CANCELLED = "cancelled"
+
+
+# ImmyBot SessionStatus names (API.md §5.3).
+TERMINAL_SESSION_STATUSES = frozenset(
+    {
+        "Passed",
+        "Failed",
+        "Cancelled",
+        "PartialPassed",
+        "Missed",
+        "MaxTrackedDevicesPerMonthExceeded",
+        "MaintenanceForTrackableDevicesNotAllowed",
+    }
+)
+WAITING_SESSION_STATUSES = frozenset(
+    {"Created", "Pending", "PendingConnectivity", "Postponed", "PendingPreflight", "PendingEphemeralAgentConnection"}
+)
+TIMED_OUT = "TimedOut"  # our own status for a session not terminal after SESSION_MAX_WAIT_HOURS
+
+
+class _Value(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Software(_Value):
+    id: int
+    name: str
+    catalog: Catalog
+
+    @property
+    def key(self) -> str:
+        """Stable option value: catalog and id (`Global:714`)."""
+        return f"{self.catalog.value}:{self.id}"
+
+
+class Computer(_Value):
+    id: int
+    name: str
+
+
+class Targets(_Value):
+    """What the request touches: resolved computers, plus the person/email they came from, if any."""
+
+    computers: tuple[Computer, ...]
+    email: str | None = None
+    person: str | None = None  # Slack user ID whose profile email was used
+
+    @property
+    def computer_ids(self) -> tuple[int, ...]:
+        return tuple(c.id for c in self.computers)
+
+    def audit_list(self) -> list[dict[str, object]]:
+        """SPEC §4 `targets`: the computers, plus `{"email"}` when a person or email was given."""
+        rows: list[dict[str, object]] = [{"id": c.id, "name": c.name} for c in self.computers]
+        if self.email:
+            rows.append({"email": self.email})
+        return rows
+
+
+class RunOptions(_Value):
+    reboot: RebootPreference = RebootPreference.SUPPRESS
+    offline: OfflineBehavior = OfflineBehavior.SKIP
+    preview: bool = False  # detection only: changes nothing
+
+
+class MessageRef(_Value):
+    """Where a Slack message lives; opaque to the domain."""
+
+    channel: str
+    ts: str
+
+
+class SessionInfo(BaseModel):
+    """One ImmyBot maintenance session the request follows."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    session_id: int
+    computer_id: int | None = None
+    status: str = "Created"
+    already_in_progress: bool = False
+    finished_at: datetime | None = None
+
+    @property
+    def terminal(self) -> bool:
+        return self.status in TERMINAL_SESSION_STATUSES or self.status == TIMED_OUT
+
+
+class Draft(_Value):
+    """A validated submission, before it has an id."""
+
+    requester: str
+    channel: str
+    software: Software
+    action: DesiredState
+    targets: Targets
+    options: RunOptions
+    reason: str
+
+
+class Request(BaseModel):
+    """A request as stored: the draft plus its lifecycle state and everything needed to carry on."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: int
+    requester: str
+    channel: str
+    software: Software
+    action: DesiredState
+    targets: Targets
+    options: RunOptions
+    reason: str
+    state: RequestState = RequestState.PENDING
+    created_at: datetime
+    updated_at: datetime
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    decision_reason: str | None = None
+    auto_approved: bool = False
+    session_group_id: str | None = None
+    sessions: list[SessionInfo] = Field(default_factory=list)
+    outcome: Outcome | None = None
+    reported: bool = False
+    request_card: MessageRef | None = None
+    approval_card: MessageRef | None = None
+    status_message: MessageRef | None = None
+
+    @property
+    def label(self) -> str:
+        return f"#{self.id}"
+
+
+class AuditEvent(StrEnum):
+    REQUEST_CREATED = "request.created"
+    REQUEST_REFUSED = "request.refused"
+    DECISION_REFUSED = "decision.refused"
+    REQUEST_APPROVED = "request.approved"
+    REQUEST_DENIED = "request.denied"
+    REQUEST_EXPIRED = "request.expired"
+    REQUEST_CANCELLED = "request.cancelled"
+    SESSIONS_STARTED = "sessions.started"
+    SESSION_FINISHED = "session.finished"
+    REQUEST_FINISHED = "request.finished"
+
+
+SYSTEM_ACTOR = "system"
+
+
+class SessionResult(_Value):
+    """What the final summary shows for one computer: whitelisted fields only, never parameters or logs."""
+
+    session_id: int
+    computer_id: int | None
+    computer_name: str
+    status: str  # SessionStatus name, or TimedOut
+    action: str | None = None  # Install / Update / Uninstall / No action ...
+    detected_version: str | None = None
+    desired_version: str | None = None
+    failure_reason: str | None = None
+    already_in_progress: bool = False
