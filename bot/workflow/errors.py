@@ -50,3 +50,7 @@ class InvalidSubmission(DomainError):
         super().__init__(message)
         self.field = field
         self.message = message
+
+
+class SessionsNotDone(DomainError):
+    """`finish` was called while some of the request's sessions are not terminal yet."""

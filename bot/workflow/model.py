@@ -201,6 +201,9 @@ class Request(BaseModel):
     sessions: list[SessionInfo] = Field(default_factory=list)
     outcome: Outcome | None = None
     reported: bool = False
+    cancel_requested: bool = False  # an approver cancelled it while running; the follower cancels the sessions
+    cancelled_by: str | None = None
+    cancelled_at: datetime | None = None
     request_card: MessageRef | None = None
     approval_card: MessageRef | None = None
     status_message: MessageRef | None = None
