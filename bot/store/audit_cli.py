@@ -1,0 +1,114 @@
+"""`audit export` and `audit verify`: read-only, streaming, constant memory.
+
+Export builds each JSONL line inside SQLite (`json_object`), so Python only writes text; CSV rows
+go through `csv.writer` a batch at a time. Neither ever holds more than one batch.
+"""
+
+from __future__ import annotations
+
+import csv
+import sys
+from pathlib import Path
+from typing import TextIO
+from urllib.parse import quote
+
+import aiosqlite
+
+from bot.config import StoreSettings
+from bot.store import audit
+from bot.store.audit import FIELDS, JSON_FIELDS, ChainReport
+
+
+def _line_sql() -> str:
+    parts = []
+    for name in FIELDS:
+        value = f"json({name})" if name in JSON_FIELDS else name
+        parts.append(f"'{name}', {value}")
+    return f"json_object({', '.join(parts)})"
+
+
+JSONL_SELECT = f"SELECT {_line_sql()} FROM audit"
+CSV_SELECT = f"SELECT {audit.COLUMNS} FROM audit"
+
+
+async def open_readonly(path: Path | str) -> aiosqlite.Connection:
+    """Open an existing database without creating it or taking the write lock."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no audit database at {path}")
+    conn = await aiosqlite.connect(f"file:{quote(str(path.resolve()))}?mode=ro", uri=True, isolation_level=None)
+    await conn.execute("PRAGMA busy_timeout=5000")
+    return conn
+
+
+async def write_export(
+    conn: aiosqlite.Connection,
+    out: TextIO,
+    fmt: str,
+    *,
+    since: str | None = None,
+    request_id: int | None = None,
+    batch: int = audit.BATCH,
+) -> int:
+    """Stream matching rows to `out` as `jsonl` or `csv`; return how many were written."""
+    where, params = audit.where_clause(since=since, request_id=request_id)
+    count = 0
+    if fmt == "jsonl":
+        async for rows in audit.iter_batches(conn, f"{JSONL_SELECT}{where} ORDER BY id", params, batch):
+            out.write("\n".join(row[0] for row in rows))
+            out.write("\n")
+            count += len(rows)
+        return count
+    if fmt != "csv":
+        raise ValueError(f"unknown format {fmt!r}")
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(FIELDS)
+    async for rows in audit.iter_batches(conn, f"{CSV_SELECT}{where} ORDER BY id", params, batch):
+        writer.writerows(rows)
+        count += len(rows)
+    return count
+
+
+async def verify_file(path: Path | str) -> ChainReport:
+    conn = await open_readonly(path)
+    try:
+        return await audit.verify_chain(conn)
+    finally:
+        await conn.close()
+
+
+def _db_path(db: str | None) -> Path:
+    return Path(db) if db else StoreSettings().audit_db
+
+
+async def export(fmt: str, since: str | None, request_id: int | None, db: str | None) -> int:
+    try:
+        since_at = audit.parse_since(since) if since else None
+    except ValueError as error:
+        print(f"immybot-slack: --since: {error}", file=sys.stderr)
+        return 2
+    try:
+        conn = await open_readonly(_db_path(db))
+    except (FileNotFoundError, aiosqlite.Error) as error:
+        print(f"immybot-slack: {error}", file=sys.stderr)
+        return 1
+    try:
+        await write_export(conn, sys.stdout, fmt, since=since_at, request_id=request_id)
+        sys.stdout.flush()
+    except BrokenPipeError:  # `| head`: the reader left; not an error
+        sys.stderr.close()
+        return 0
+    finally:
+        await conn.close()
+    return 0
+
+
+async def verify(db: str | None) -> int:
+    path = _db_path(db)
+    try:
+        report = await verify_file(path)
+    except (FileNotFoundError, aiosqlite.Error) as error:
+        print(f"FAIL: {error}")
+        return 1
+    print(report.line())
+    return 0 if report.ok else 1

@@ -1,0 +1,145 @@
+"""The SQLite file behind all durable state: one connection, short write transactions.
+
+Settings, and why:
+- `journal_mode=WAL`: readers never block the writer; another process can read while we write.
+- `synchronous=FULL`: every commit is fsynced to the WAL before the bot acts on it. An approval
+  acknowledged in Slack, or session ids returned by ImmyBot, must survive a power cut, not only a
+  process crash (NORMAL in WAL may lose the last commits on power loss). Traffic is human-paced,
+  so the fsync per decision costs nothing that matters.
+- `foreign_keys=ON`, `busy_timeout=5000` ms, plus a bounded retry of `BEGIN IMMEDIATE` when
+  another process holds the write lock past the busy timeout.
+
+Every write goes through `Store.write()`: an asyncio lock (one transaction at a time on this
+connection) and `BEGIN IMMEDIATE`, which takes SQLite's write lock before the first read, so a
+read-then-write can never interleave with another handler or another process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Self
+
+import aiosqlite
+
+from bot.store.migrations import LATEST_VERSION, migrate
+from bot.store.tx import Tx
+
+log = logging.getLogger(__name__)
+
+BUSY_TIMEOUT_MS = 5000
+BEGIN_RETRIES = 5
+PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=FULL",
+    "PRAGMA foreign_keys=ON",
+    f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}",
+)
+
+
+def _locked(error: sqlite3.OperationalError) -> bool:
+    text = str(error).lower()
+    return "locked" in text or "busy" in text
+
+
+async def connect(path: Path | str, *, migrate_to: int | None = LATEST_VERSION) -> aiosqlite.Connection:
+    """Open the file with the house pragmas (autocommit mode) and bring its schema up to date."""
+    conn = await aiosqlite.connect(str(path), isolation_level=None)
+    try:
+        for pragma in PRAGMAS:
+            await _with_retry(lambda pragma=pragma: conn.execute(pragma))
+        if migrate_to is not None:
+            await migrate(conn, migrate_to)
+    except BaseException:
+        await conn.close()
+        raise
+    return conn
+
+
+async def _with_retry(start: object) -> None:
+    delay = 0.05
+    for attempt in range(BEGIN_RETRIES):
+        try:
+            await start()  # type: ignore[operator]
+            return
+        except sqlite3.OperationalError as error:
+            if not _locked(error) or attempt == BEGIN_RETRIES - 1:
+                raise
+            log.warning("database locked by another process; retrying", extra={"attempt": attempt + 1})
+            await asyncio.sleep(delay)
+            delay *= 2
+
+
+class Store:
+    """Durable state. Open with `await Store.open(path)`; use `write()` / `read()` transactions."""
+
+    def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
+        self._conn = conn
+        self._lock = asyncio.Lock()
+        self.path = path
+
+    @classmethod
+    async def open(cls, path: Path | str) -> Self:
+        path = Path(path)
+        return cls(await connect(path), path)
+
+    async def close(self) -> None:
+        async with self._lock:
+            await self._conn.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[Tx]:
+        """`BEGIN IMMEDIATE` … `COMMIT`; rolled back if the block raises."""
+        async with self._lock:
+            await _with_retry(lambda: self._conn.execute("BEGIN IMMEDIATE"))
+            try:
+                yield Tx(self._conn)
+            except BaseException:
+                await self._rollback()
+                raise
+            try:
+                await self._conn.execute("COMMIT")
+            except BaseException:
+                await self._rollback()
+                raise
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[Tx]:
+        """A consistent snapshot for reads (never sees another handler's uncommitted writes)."""
+        async with self._lock:
+            await self._conn.execute("BEGIN")
+            try:
+                yield Tx(self._conn)
+            finally:
+                await self._rollback()
+
+    async def _rollback(self) -> None:
+        if self._conn.in_transaction:
+            try:
+                await self._conn.execute("ROLLBACK")
+            except sqlite3.Error:  # pragma: no cover - connection already gone
+                log.exception("rollback failed")
+
+    async def schema_version(self) -> int:
+        from bot.store.migrations import current_version
+
+        async with self._lock:
+            return await current_version(self._conn)
+
+    async def pragma(self, name: str) -> object:
+        async with self._lock, self._conn.execute(f"PRAGMA {name}") as cursor:
+            row = await cursor.fetchone()
+        return row[0] if row else None
+
+
+__all__ = ["LATEST_VERSION", "Store", "Tx", "connect"]

@@ -1,0 +1,189 @@
+"""Operations inside one transaction: requests, their sessions, dedup keys and audit appends.
+
+A `Tx` only exists inside `Store.write()` / `Store.read()`, so every method here runs under the
+transaction the caller opened; none commits by itself.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+import aiosqlite
+
+from bot.store import audit
+from bot.store.audit import AuditEntry, format_at
+from bot.workflow.model import Draft, Request, RequestState, SessionInfo
+
+_REQUEST_COLUMNS = "id, state, data"
+_EXCLUDED = {"id", "state", "sessions"}
+
+
+def _request_data(request: Request | Draft) -> str:
+    return request.model_dump_json(exclude=_EXCLUDED)
+
+
+class Tx:
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self.conn = conn
+
+    # ---- requests ---------------------------------------------------------------------------
+
+    async def insert_request(self, draft: Draft, now: datetime) -> Request:
+        request = Request(id=0, created_at=now, updated_at=now, **draft.model_dump())
+        cursor = await self.conn.execute(
+            "INSERT INTO requests (state, requester, created_at, updated_at, data) VALUES (?, ?, ?, ?, ?)",
+            (request.state.value, request.requester, format_at(now), format_at(now), _request_data(request)),
+        )
+        request_id = cursor.lastrowid
+        await cursor.close()
+        assert request_id is not None
+        return request.model_copy(update={"id": request_id})
+
+    async def get_request(self, request_id: int) -> Request | None:
+        rows = await self._requests(f"SELECT {_REQUEST_COLUMNS} FROM requests WHERE id = ?", (request_id,))
+        return rows[0] if rows else None
+
+    async def update_request(self, request: Request, expected: RequestState) -> bool:
+        """Compare-and-set: write `request` only if the stored state is still `expected`."""
+        cursor = await self.conn.execute(
+            "UPDATE requests SET state = ?, updated_at = ?, data = ? WHERE id = ? AND state = ?",
+            (
+                request.state.value,
+                format_at(request.updated_at),
+                _request_data(request),
+                request.id,
+                expected.value,
+            ),
+        )
+        changed = cursor.rowcount == 1
+        await cursor.close()
+        return changed
+
+    async def recent_for(self, user: str, limit: int) -> list[Request]:
+        return await self._requests(
+            f"SELECT {_REQUEST_COLUMNS} FROM requests WHERE requester = ? ORDER BY id DESC LIMIT ?", (user, limit)
+        )
+
+    async def in_states(self, states: tuple[RequestState, ...], limit: int = -1) -> list[Request]:
+        marks = ", ".join("?" for _ in states)
+        return await self._requests(
+            f"SELECT {_REQUEST_COLUMNS} FROM requests WHERE state IN ({marks}) ORDER BY id LIMIT ?",
+            (*[s.value for s in states], limit),
+        )
+
+    async def pending_created_before(self, cutoff: datetime) -> list[Request]:
+        return await self._requests(
+            f"SELECT {_REQUEST_COLUMNS} FROM requests WHERE state = ? AND created_at < ? ORDER BY id",
+            (RequestState.PENDING.value, format_at(cutoff)),
+        )
+
+    async def _requests(self, sql: str, params: tuple[Any, ...]) -> list[Request]:
+        async with self.conn.execute(sql, params) as cursor:
+            rows = list(await cursor.fetchall())
+        if not rows:
+            return []
+        sessions = await self._sessions([int(r[0]) for r in rows])
+        return [
+            Request.model_validate(
+                {**json.loads(data), "id": rid, "state": state, "sessions": sessions.get(int(rid), [])}
+            )
+            for rid, state, data in rows
+        ]
+
+    # ---- sessions ---------------------------------------------------------------------------
+
+    async def _sessions(self, request_ids: list[int]) -> dict[int, list[SessionInfo]]:
+        marks = ", ".join("?" for _ in request_ids)
+        found: dict[int, list[SessionInfo]] = {}
+        async with self.conn.execute(
+            "SELECT request_id, session_id, computer_id, status, already_in_progress, finished_at FROM sessions "
+            f"WHERE request_id IN ({marks}) ORDER BY rowid",
+            request_ids,
+        ) as cursor:
+            async for rid, sid, cid, status, in_progress, finished in cursor:
+                found.setdefault(int(rid), []).append(
+                    SessionInfo(
+                        session_id=sid,
+                        computer_id=cid,
+                        status=status,
+                        already_in_progress=bool(in_progress),
+                        finished_at=datetime.fromisoformat(finished) if finished else None,
+                    )
+                )
+        return found
+
+    async def add_sessions(self, request_id: int, sessions: list[SessionInfo]) -> None:
+        await self.conn.executemany(
+            "INSERT OR IGNORE INTO sessions (request_id, session_id, computer_id, status, already_in_progress, "
+            "finished_at) VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    request_id,
+                    s.session_id,
+                    s.computer_id,
+                    s.status,
+                    int(s.already_in_progress),
+                    format_at(s.finished_at) if s.finished_at else None,
+                )
+                for s in sessions
+            ],
+        )
+
+    async def set_session_status(
+        self, request_id: int, session_id: int, status: str, finished_at: datetime | None
+    ) -> None:
+        await self.conn.execute(
+            "UPDATE sessions SET status = ?, finished_at = ? WHERE request_id = ? AND session_id = ?",
+            (status, format_at(finished_at) if finished_at else None, request_id, session_id),
+        )
+
+    # ---- dedup ------------------------------------------------------------------------------
+
+    async def dedup_get(self, key: str, now: datetime) -> str | None:
+        """The stored result of a live key ('' when it holds none), or None when unseen/expired."""
+        async with self.conn.execute(
+            "SELECT result FROM dedup WHERE key = ? AND expires_at > ?", (key, format_at(now))
+        ) as cursor:
+            row = await cursor.fetchone()
+        return None if row is None else (row[0] or "")
+
+    async def dedup_put(self, key: str, result: str, expires_at: datetime) -> None:
+        await self.conn.execute(
+            "INSERT OR REPLACE INTO dedup (key, result, expires_at) VALUES (?, ?, ?)",
+            (key, result, format_at(expires_at)),
+        )
+
+    async def claim(self, key: str, now: datetime, expires_at: datetime) -> bool:
+        """Insert the key unless a live one exists (an expired one is taken over); True if we got it."""
+        cursor = await self.conn.execute(
+            "INSERT INTO dedup (key, result, expires_at) VALUES (?, '', ?) "
+            "ON CONFLICT (key) DO UPDATE SET result = excluded.result, expires_at = excluded.expires_at "
+            "WHERE dedup.expires_at <= ?",
+            (key, format_at(expires_at), format_at(now)),
+        )
+        won = cursor.rowcount == 1
+        await cursor.close()
+        return won
+
+    async def prune_dedup(self, now: datetime) -> int:
+        cursor = await self.conn.execute("DELETE FROM dedup WHERE expires_at <= ?", (format_at(now),))
+        count = cursor.rowcount
+        await cursor.close()
+        return count
+
+    # ---- audit ------------------------------------------------------------------------------
+
+    async def append_audit(self, entry: AuditEntry, at: datetime) -> dict[str, Any]:
+        return await audit.append(self.conn, entry, at)
+
+    async def audit_rows(
+        self, *, since: datetime | None, request_id: int | None, user: str | None, limit: int | None
+    ) -> list[dict[str, Any]]:
+        where, params = audit.where_clause(since=format_at(since) if since else None, request_id=request_id, user=user)
+        sql = f"SELECT {audit.COLUMNS} FROM audit{where} ORDER BY id DESC LIMIT ?"
+        async with self.conn.execute(sql, (*params, -1 if limit is None else limit)) as cursor:
+            rows = [audit.decode(values) for values in await cursor.fetchall()]
+        rows.reverse()
+        return rows

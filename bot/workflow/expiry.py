@@ -1,0 +1,38 @@
+"""Background loop that expires undecided requests and lets the Slack layer tell requesters."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from bot.workflow.model import Request
+
+if TYPE_CHECKING:
+    from bot.workflow.service import RequestService
+
+log = logging.getLogger(__name__)
+
+
+async def expiry_loop(
+    service: RequestService,
+    every_seconds: float,
+    on_expired: Callable[[Request], Awaitable[None]],
+) -> None:
+    """Every `every_seconds`: expire due requests (audited) and call `on_expired` for each.
+
+    Runs until cancelled; a failing pass or callback is logged and the loop carries on.
+    """
+    while True:
+        try:
+            for request in await service.expire_due():
+                try:
+                    await on_expired(request)
+                except Exception:
+                    log.exception("expiry notification failed", extra={"request_id": request.id})
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("expiry pass failed")
+        await asyncio.sleep(every_seconds)

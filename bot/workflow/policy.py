@@ -1,0 +1,155 @@
+"""Who may request and who may decide: approvers, requesters, self-approval, target limits.
+
+Group membership comes through the `GroupDirectory` port and is cached briefly, with at most one
+lookup in flight per group. A lookup that fails counts as "not a member" (fail closed) and is not
+cached, so the next call tries again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Iterable
+from datetime import timedelta
+from typing import TYPE_CHECKING, Literal
+
+from bot.workflow.errors import InvalidSubmission, NotAllowed
+from bot.workflow.expiry import expiry_loop
+from bot.workflow.model import Draft, Request, RequestState
+from bot.workflow.ports import GroupDirectory
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+
+log = logging.getLogger(__name__)
+
+Decision = Literal["approve", "deny", "cancel"]
+GROUP_CACHE_SECONDS = 60.0
+
+
+class Policy:
+    def __init__(
+        self,
+        approver_users: Iterable[str],
+        approver_groups: Iterable[str],
+        requester_users: Iterable[str],
+        requester_groups: Iterable[str],
+        allow_self_approval: bool,
+        max_targets: int,
+        approval_ttl: timedelta,
+        groups: GroupDirectory,
+        *,
+        cache_seconds: float = GROUP_CACHE_SECONDS,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.approver_users = frozenset(approver_users)
+        self.approver_groups = frozenset(approver_groups)
+        self.requester_users = frozenset(requester_users)
+        self.requester_groups = frozenset(requester_groups)
+        self.allow_self_approval = allow_self_approval
+        self.max_targets = max_targets
+        self.approval_ttl = approval_ttl
+        self._groups = groups
+        self._cache_seconds = cache_seconds
+        self._monotonic = monotonic
+        self._cache: dict[str, tuple[float, frozenset[str]]] = {}
+        self._inflight: dict[str, asyncio.Future[frozenset[str]]] = {}
+
+    @classmethod
+    def from_settings(cls, settings: Settings, groups: GroupDirectory) -> Policy:
+        return cls(
+            approver_users=settings.approver_users,
+            approver_groups=settings.approver_groups,
+            requester_users=settings.requester_users,
+            requester_groups=settings.requester_groups,
+            allow_self_approval=settings.allow_self_approval,
+            max_targets=settings.max_targets,
+            approval_ttl=timedelta(hours=settings.approval_ttl_hours),
+            groups=groups,
+        )
+
+    # ---- membership -------------------------------------------------------------------------
+
+    async def is_approver(self, user: str) -> bool:
+        return user in self.approver_users or await self._in_any(user, self.approver_groups)
+
+    async def may_request(self, user: str) -> bool:
+        """Empty REQUESTERS means everyone may request."""
+        if not self.requester_users and not self.requester_groups:
+            return True
+        return user in self.requester_users or await self._in_any(user, self.requester_groups)
+
+    async def _in_any(self, user: str, groups: frozenset[str]) -> bool:
+        for group in sorted(groups):
+            if user in await self._members(group):
+                return True
+        return False
+
+    async def _members(self, group: str) -> frozenset[str]:
+        cached = self._cache.get(group)
+        if cached and cached[0] > self._monotonic():
+            return cached[1]
+        future = self._inflight.get(group)
+        if future is None:
+            future = asyncio.ensure_future(self._lookup(group))
+            self._inflight[group] = future
+        return await asyncio.shield(future)
+
+    async def _lookup(self, group: str) -> frozenset[str]:
+        try:
+            members = frozenset(await self._groups.members(group))
+        except Exception:
+            log.warning("user group lookup failed; treating as no members", extra={"group": group}, exc_info=True)
+            return frozenset()
+        else:
+            self._cache[group] = (self._monotonic() + self._cache_seconds, members)
+            return members
+        finally:
+            self._inflight.pop(group, None)
+
+    # ---- submissions ------------------------------------------------------------------------
+
+    async def check_submission(self, draft: Draft) -> None:
+        """Raise `NotAllowed` or `InvalidSubmission(field, message)` for a submission that may not be recorded."""
+        if not await self.may_request(draft.requester):
+            raise NotAllowed("You are not allowed to make requests (ask an admin to add you to REQUESTERS).")
+        count = len(set(draft.targets.computer_ids))
+        if count == 0:
+            raise InvalidSubmission("targets", "Choose at least one computer.")
+        if count > self.max_targets:
+            raise InvalidSubmission(
+                "targets", f"{count} computers is more than the limit of {self.max_targets} per request."
+            )
+        if not draft.reason.strip():
+            raise InvalidSubmission("reason", "Give a reason.")
+
+    @staticmethod
+    def auto_approves(draft: Draft, requester_is_approver: bool) -> bool:
+        """A preview-only (detection-only) run by an approver needs no second approver."""
+        return draft.options.preview and requester_is_approver
+
+    # ---- decisions --------------------------------------------------------------------------
+
+    def decision_refusal(self, action: Decision, actor: str, actor_is_approver: bool, request: Request) -> str | None:
+        """Why `actor` may not `action` this request in its current state, or None if allowed.
+
+        Pure and synchronous: evaluated inside the write transaction against the current state.
+        """
+        own = actor == request.requester
+        if action == "cancel":
+            if actor_is_approver:
+                return None
+            if not own:
+                return "cancel: not the requester or an approver"
+            if request.state in (RequestState.APPROVED, RequestState.STARTING, RequestState.RUNNING):
+                return "cancel: only an approver can cancel a request once it is approved"
+            return None
+        if not actor_is_approver:
+            return f"{action}: not an approver"
+        if own and not self.allow_self_approval:
+            return f"{action}: may not decide their own request"
+        return None
+
+
+__all__ = ["Decision", "Policy", "expiry_loop"]

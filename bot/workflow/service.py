@@ -1,0 +1,383 @@
+"""RequestService: the one door to the request lifecycle (Slack layer and session follower).
+
+Every state change is one compare-and-set inside `BEGIN IMMEDIATE` with its audit row (and its
+dedup key, when given) in the same transaction: fifty Approve clicks make one approval, and a
+Slack retry replays the original result instead of acting twice.
+
+    pending -> approved -> starting -> running -> finished
+    pending -> denied | expired | cancelled;  approved | starting -> cancelled
+    running + approver cancel -> cancel_requested (the follower cancels the sessions, then finish)
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from bot.store import Store
+from bot.store.audit import AuditEntry
+from bot.store.tx import Tx
+from bot.workflow.errors import (
+    DomainError,
+    IllegalTransition,
+    InvalidSubmission,
+    NotAllowed,
+    RequestNotFound,
+    SessionsNotDone,
+)
+from bot.workflow.model import (
+    SYSTEM_ACTOR,
+    TERMINAL_SESSION_STATUSES,
+    TIMED_OUT,
+    AuditEvent,
+    Draft,
+    MessageRef,
+    Request,
+    RequestState,
+    SessionInfo,
+)
+from bot.workflow.outcome import request_outcome
+from bot.workflow.policy import Decision, Policy
+
+DEDUP_TTL = timedelta(hours=24)  # Slack retries within minutes; a day is well past any replay
+_REFUSED = "refused:"
+_CANCELLABLE = (RequestState.PENDING, RequestState.APPROVED, RequestState.STARTING)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _draft_fields(draft: Draft | Request) -> dict[str, Any]:
+    return {
+        "requester": draft.requester,
+        "software": draft.software.model_dump(mode="json"),
+        "action": draft.action.value,
+        "targets": draft.targets.audit_list(),
+        "reason": draft.reason,
+    }
+
+
+def _entry(event: AuditEvent, request: Request, actor: str, **fields: Any) -> AuditEntry:
+    return AuditEntry(event=event.value, actor=actor, request_id=request.id, **_draft_fields(request), **fields)
+
+
+def _illegal(request: Request, wanted: RequestState) -> IllegalTransition:
+    if request.state is RequestState.CANCELLED or request.cancel_requested:
+        by, at = request.cancelled_by, request.cancelled_at
+    else:
+        by, at = request.decided_by, request.decided_at
+    return IllegalTransition(request.id, request.state, wanted, by=None if by == SYSTEM_ACTOR else by, at=at)
+
+
+class RequestService:
+    def __init__(self, store: Store, policy: Policy, *, clock: Callable[[], datetime] = utc_now) -> None:
+        self._store = store
+        self._policy = policy
+        self._clock = clock
+
+    # ---- submissions ------------------------------------------------------------------------
+
+    async def submit(self, draft: Draft, *, dedup_key: str | None = None) -> Request:
+        if dedup_key is not None:
+            async with self._store.read() as tx:
+                replay = await self._replayed_request(tx, dedup_key)
+            if replay is not None:
+                return replay
+        try:
+            await self._policy.check_submission(draft)
+        except (NotAllowed, InvalidSubmission) as error:
+            # No dedup key is stored for a refusal: Slack resubmits the corrected modal with the same view id.
+            await self.refuse(draft.requester, str(error), draft)
+            raise
+        auto = self._policy.auto_approves(draft, await self._policy.is_approver(draft.requester))
+        now = self._clock()
+        async with self._store.write() as tx:
+            if dedup_key is not None and (replay := await self._replayed_request(tx, dedup_key)) is not None:
+                return replay
+            request = await tx.insert_request(draft, now)
+            await tx.append_audit(_entry(AuditEvent.REQUEST_CREATED, request, draft.requester), now)
+            if auto:
+                approved = request.model_copy(
+                    update={
+                        "state": RequestState.APPROVED,
+                        "decided_by": draft.requester,
+                        "decided_at": now,
+                        "auto_approved": True,
+                        "updated_at": now,
+                    }
+                )
+                await self._cas(tx, approved, RequestState.PENDING)
+                await tx.append_audit(
+                    _entry(AuditEvent.REQUEST_APPROVED, approved, draft.requester, outcome="auto_approved"), now
+                )
+                request = approved
+            if dedup_key is not None:
+                await tx.dedup_put(dedup_key, str(request.id), now + DEDUP_TTL)
+        return request
+
+    async def _replayed_request(self, tx: Tx, dedup_key: str) -> Request | None:
+        hit = await tx.dedup_get(dedup_key, self._clock())
+        return await tx.get_request(int(hit)) if hit and hit.isdigit() else None
+
+    async def refuse(self, requester: str, reason: str, draft: Draft | None = None) -> None:
+        fields = _draft_fields(draft) if draft is not None else {"requester": requester}
+        now = self._clock()
+        async with self._store.write() as tx:
+            await tx.append_audit(
+                AuditEntry(event=AuditEvent.REQUEST_REFUSED.value, actor=requester, outcome=reason, **fields), now
+            )
+
+    # ---- decisions --------------------------------------------------------------------------
+
+    async def approve(self, request_id: int, actor: str, *, dedup_key: str | None = None) -> Request:
+        return await self._decide(request_id, actor, "approve", dedup_key)
+
+    async def deny(self, request_id: int, actor: str, reason: str, *, dedup_key: str | None = None) -> Request:
+        return await self._decide(request_id, actor, "deny", dedup_key, reason.strip() or None)
+
+    async def cancel(self, request_id: int, actor: str, *, dedup_key: str | None = None) -> Request:
+        return await self._decide(request_id, actor, "cancel", dedup_key)
+
+    async def _decide(
+        self, request_id: int, actor: str, action: Decision, dedup_key: str | None, reason: str | None = None
+    ) -> Request:
+        await self.get(request_id)  # RequestNotFound before any policy lookup
+        is_approver = await self._policy.is_approver(actor)
+        now = self._clock()
+        replayed: str | None = None
+        refusal: str | None = None
+        async with self._store.write() as tx:
+            if dedup_key is not None:
+                replayed = await tx.dedup_get(dedup_key, now)
+            if replayed is None:
+                request = await self._load(tx, request_id)
+                refusal = self._policy.decision_refusal(action, actor, is_approver, request)
+                if refusal is not None:
+                    await tx.append_audit(_entry(AuditEvent.DECISION_REFUSED, request, actor, outcome=refusal), now)
+                    result = _REFUSED + refusal
+                else:
+                    request = await self._apply(tx, request, action, actor, reason, now)
+                    result = str(request.id)
+                if dedup_key is not None:
+                    await tx.dedup_put(dedup_key, result, now + DEDUP_TTL)
+        if replayed is not None:
+            if replayed.startswith(_REFUSED):
+                raise NotAllowed(replayed.removeprefix(_REFUSED))
+            return await self.get(request_id)
+        if refusal is not None:
+            raise NotAllowed(refusal)
+        return request
+
+    async def _apply(
+        self, tx: Tx, request: Request, action: Decision, actor: str, reason: str | None, now: datetime
+    ) -> Request:
+        state = request.state
+        if action == "cancel":
+            if state is RequestState.RUNNING:
+                if request.cancel_requested:
+                    return request
+                update: dict[str, Any] = {"cancel_requested": True}
+            elif state in _CANCELLABLE:
+                update = {"state": RequestState.CANCELLED}
+            else:
+                raise _illegal(request, RequestState.CANCELLED)
+            update |= {"cancelled_by": actor, "cancelled_at": now}
+            event = AuditEvent.REQUEST_CANCELLED
+            fields: dict[str, Any] = {}
+        else:
+            wanted = RequestState.APPROVED if action == "approve" else RequestState.DENIED
+            if state is not RequestState.PENDING:
+                raise _illegal(request, wanted)
+            update = {"state": wanted, "decided_by": actor, "decided_at": now}
+            if action == "deny":
+                update["decision_reason"] = reason
+                event, fields = AuditEvent.REQUEST_DENIED, {"decision_reason": reason}
+            else:
+                event, fields = AuditEvent.REQUEST_APPROVED, {}
+        changed = request.model_copy(update={**update, "updated_at": now})
+        await self._cas(tx, changed, state)
+        await tx.append_audit(_entry(event, changed, actor, **fields), now)
+        return changed
+
+    async def expire_due(self) -> list[Request]:
+        now = self._clock()
+        expired: list[Request] = []
+        async with self._store.write() as tx:
+            for request in await tx.pending_created_before(now - self._policy.approval_ttl):
+                changed = request.model_copy(
+                    update={
+                        "state": RequestState.EXPIRED,
+                        "decided_by": SYSTEM_ACTOR,
+                        "decided_at": now,
+                        "updated_at": now,
+                    }
+                )
+                await self._cas(tx, changed, RequestState.PENDING)
+                await tx.append_audit(_entry(AuditEvent.REQUEST_EXPIRED, changed, SYSTEM_ACTOR), now)
+                expired.append(changed)
+            await tx.prune_dedup(now)
+        return expired
+
+    # ---- reads ------------------------------------------------------------------------------
+
+    async def get(self, request_id: int) -> Request:
+        async with self._store.read() as tx:
+            return await self._load(tx, request_id)
+
+    async def recent_for(self, user: str, limit: int = 10) -> list[Request]:
+        async with self._store.read() as tx:
+            return await tx.recent_for(user, limit)
+
+    async def pending(self, limit: int = 20) -> list[Request]:
+        async with self._store.read() as tx:
+            return await tx.in_states((RequestState.PENDING,), limit)
+
+    async def in_states(self, *states: RequestState) -> list[Request]:
+        async with self._store.read() as tx:
+            return await tx.in_states(states)
+
+    async def audit_rows(
+        self,
+        *,
+        since: datetime | None = None,
+        request_id: int | None = None,
+        actor: str | None = None,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """Newest-last SPEC-shaped rows; `actor` matches rows where that user acted or requested."""
+        async with self._store.read() as tx:
+            return await tx.audit_rows(since=since, request_id=request_id, user=actor, limit=limit)
+
+    async def set_cards(
+        self,
+        request_id: int,
+        *,
+        request_card: MessageRef | None = None,
+        approval_card: MessageRef | None = None,
+        status_message: MessageRef | None = None,
+    ) -> Request:
+        given = {"request_card": request_card, "approval_card": approval_card, "status_message": status_message}
+        async with self._store.write() as tx:
+            request = await self._load(tx, request_id)
+            changed = request.model_copy(update={k: v for k, v in given.items() if v is not None})
+            await self._cas(tx, changed, request.state)
+        return changed
+
+    # ---- start and follow -------------------------------------------------------------------
+
+    async def begin_start(self, request_id: int) -> Request:
+        now = self._clock()
+        async with self._store.write() as tx:
+            request = await self._load(tx, request_id)
+            if request.state is RequestState.STARTING:
+                return request
+            if request.state is not RequestState.APPROVED:
+                raise _illegal(request, RequestState.STARTING)
+            changed = request.model_copy(
+                update={"state": RequestState.STARTING, "session_group_id": str(uuid.uuid4()), "updated_at": now}
+            )
+            await self._cas(tx, changed, RequestState.APPROVED)
+        return changed
+
+    async def record_started(self, request_id: int, sessions: list[SessionInfo]) -> Request:
+        now = self._clock()
+        async with self._store.write() as tx:
+            request = await self._load(tx, request_id)
+            if request.state is RequestState.RUNNING:
+                return request  # already recorded (a replay after a restart)
+            if request.state is not RequestState.STARTING:
+                raise _illegal(request, RequestState.RUNNING)
+            await tx.add_sessions(request_id, sessions)
+            changed = request.model_copy(
+                update={"state": RequestState.RUNNING, "sessions": list(sessions), "updated_at": now}
+            )
+            await self._cas(tx, changed, RequestState.STARTING)
+            ids = [s.session_id for s in sessions]
+            await tx.append_audit(
+                _entry(AuditEvent.SESSIONS_STARTED, changed, SYSTEM_ACTOR, immybot_session_ids=ids), now
+            )
+        return changed
+
+    async def update_session(
+        self, request_id: int, session_id: int, status: str, *, at: datetime | None = None
+    ) -> Request:
+        now = at or self._clock()
+        async with self._store.write() as tx:
+            request = await self._load(tx, request_id)
+            index = next((i for i, s in enumerate(request.sessions) if s.session_id == session_id), None)
+            if index is None:
+                raise DomainError(f"Request #{request_id} has no session {session_id}.")
+            session = request.sessions[index]
+            if session.terminal or session.status == status:
+                return request  # the first terminal status is final; session.finished is audited once
+            terminal = status in TERMINAL_SESSION_STATUSES or status == TIMED_OUT
+            finished_at = now if terminal else None
+            await tx.set_session_status(request_id, session_id, status, finished_at)
+            if terminal:
+                await tx.append_audit(
+                    _entry(
+                        AuditEvent.SESSION_FINISHED,
+                        request,
+                        SYSTEM_ACTOR,
+                        immybot_session_ids=[session_id],
+                        outcome=status,
+                    ),
+                    now,
+                )
+        sessions = list(request.sessions)
+        sessions[index] = session.model_copy(update={"status": status, "finished_at": finished_at})
+        return request.model_copy(update={"sessions": sessions})
+
+    async def finish(self, request_id: int) -> Request:
+        now = self._clock()
+        async with self._store.write() as tx:
+            request = await self._load(tx, request_id)
+            if request.state is RequestState.FINISHED:
+                return request
+            if request.state is not RequestState.RUNNING:
+                raise _illegal(request, RequestState.FINISHED)
+            waiting = [s.session_id for s in request.sessions if not s.terminal]
+            if waiting:
+                raise SessionsNotDone(f"Request #{request_id} still has sessions running: {waiting}.")
+            outcome = request_outcome(request.sessions, cancel_requested=request.cancel_requested)
+            changed = request.model_copy(update={"state": RequestState.FINISHED, "outcome": outcome, "updated_at": now})
+            await self._cas(tx, changed, RequestState.RUNNING)
+            ids = [s.session_id for s in request.sessions]
+            await tx.append_audit(
+                _entry(
+                    AuditEvent.REQUEST_FINISHED, changed, SYSTEM_ACTOR, immybot_session_ids=ids, outcome=outcome.value
+                ),
+                now,
+            )
+        return changed
+
+    async def claim_report(self, request_id: int) -> bool:
+        async with self._store.write() as tx:
+            request = await self._load(tx, request_id)
+            if request.reported:
+                return False
+            await self._cas(tx, request.model_copy(update={"reported": True}), request.state)
+        return True
+
+    async def claim(self, key: str, ttl_seconds: float = 3600) -> bool:
+        now = self._clock()
+        async with self._store.write() as tx:
+            return await tx.claim(key, now, now + timedelta(seconds=ttl_seconds))
+
+    # ---- helpers ----------------------------------------------------------------------------
+
+    @staticmethod
+    async def _load(tx: Tx, request_id: int) -> Request:
+        request = await tx.get_request(request_id)
+        if request is None:
+            raise RequestNotFound(request_id)
+        return request
+
+    @staticmethod
+    async def _cas(tx: Tx, request: Request, expected: RequestState) -> None:
+        if not await tx.update_request(request, expected):  # pragma: no cover - we hold the write lock
+            current = await tx.get_request(request.id)
+            raise _illegal(current or request, request.state)
