@@ -54,3 +54,21 @@ class InvalidSubmission(DomainError):
 
 class SessionsNotDone(DomainError):
     """`finish` was called while some of the request's sessions are not terminal yet."""
+
+
+class BackendUnavailable(DomainError):
+    """ImmyBot could not be reached or asked us to slow down (429, 5xx, timeout, HTML instead of JSON).
+
+    Retry later. `retry_after` is the server's hint in seconds, if any. `maybe_started` is True when a
+    start request may have reached ImmyBot anyway (5xx or timeout on the POST): look the sessions up by
+    their group id before sending it again.
+    """
+
+    def __init__(self, message: str, *, retry_after: float | None = None, maybe_started: bool = False) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.maybe_started = maybe_started
+
+
+class BackendRejected(DomainError):
+    """ImmyBot refused the call for good (a 4xx other than 429): retrying the same call cannot help."""

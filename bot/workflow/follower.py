@@ -1,0 +1,358 @@
+"""One background follower for every ImmyBot session in flight.
+
+A heap of due times (not a task per session) decides which session to poll next; a few workers
+(at most `concurrency` ImmyBot calls in flight, starts and summaries included) do the polling.
+Each session is polled first after `poll_seconds` (spread with jitter), then backs off ×1.5 up to
+`poll_cap` while it waits (Created, Pending, PendingConnectivity...). Faults (429, 5xx, HTML) are
+retried later and never stop the loop. Every status change is written through the lifecycle
+(`update_session`), so a restarted bot resumes from the database (`start()`).
+
+When every session of a request is terminal (or timed out after `max_wait`): `finish` (audits
+`request.finished`), then `claim_report`, then the summary is posted. Claim first, then post: a
+crash in the milliseconds between the claim's commit and Slack's answer loses that summary, but
+nothing can ever post it twice; posting failures are retried in-process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import heapq
+import itertools
+import logging
+import random
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from bot.logs import request_context
+from bot.workflow.errors import BackendRejected, BackendUnavailable, DomainError, SessionsNotDone
+from bot.workflow.lifecycle import Lifecycle
+from bot.workflow.model import (
+    TIMED_OUT,
+    WAITING_SESSION_STATUSES,
+    Request,
+    RequestState,
+    SessionInfo,
+    SessionResult,
+)
+from bot.workflow.ports import Reporter, SessionsPort
+from bot.workflow.starter import Starter
+
+log = logging.getLogger(__name__)
+
+BACKOFF = 1.5
+JITTER = 0.1
+REPORT_ATTEMPTS = 6
+CANCELLED = "Cancelled"
+
+
+@dataclass(order=True)
+class _Due:
+    at: float
+    seq: int
+    key: tuple[int, int] = field(compare=False)  # (request id, session id)
+    generation: int = field(compare=False)
+
+
+@dataclass
+class _Followed:
+    request: Request
+    deadline: datetime
+    pending: set[int]
+    cancel_sent: set[int] = field(default_factory=set)
+    finishing: bool = False
+
+
+class Follower:
+    def __init__(
+        self,
+        service: Lifecycle,
+        sessions: SessionsPort,
+        reporter: Reporter,
+        *,
+        poll_seconds: float,
+        max_wait: timedelta,
+        poll_cap: float | None = None,
+        concurrency: int = 4,
+        start_backoff_base: float = 3.0,
+        start_backoff_cap: float = 60.0,
+        on_session_end: Callable[[str], None] | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._service = service
+        self._sessions = sessions
+        self._reporter = reporter
+        self.poll_seconds = poll_seconds
+        self.poll_cap = poll_cap if poll_cap is not None else max(poll_seconds * 4, poll_seconds)
+        self.max_wait = max_wait
+        self._concurrency = concurrency
+        self._limit = asyncio.Semaphore(concurrency)
+        self._on_session_end = on_session_end
+        self._clock = clock
+        self.starter = Starter(
+            service,
+            sessions,
+            reporter,
+            on_running=self._follow,
+            limit=self._limit,
+            backoff_base=start_backoff_base,
+            backoff_cap=start_backoff_cap,
+        )
+        self._followed: dict[int, _Followed] = {}
+        self._delays: dict[tuple[int, int], float] = {}
+        self._generations: dict[tuple[int, int], int] = {}
+        self._heap: list[_Due] = []
+        self._seq = itertools.count()
+        self._queue: asyncio.Queue[tuple[int, int]] = asyncio.Queue()
+        self._wake = asyncio.Event()
+        self._loops: list[asyncio.Task[None]] = []
+        self._background: set[asyncio.Task[Any]] = set()
+        self.polls = 0  # ImmyBot status calls made (for the benchmark)
+
+    # ---- public ------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Resume everything the database says is in flight, then run the loop in the background."""
+        if self._loops:
+            return
+        self._loops.append(asyncio.create_task(self._schedule_loop(), name="follower-scheduler"))
+        for n in range(self._concurrency):
+            self._loops.append(asyncio.create_task(self._worker(), name=f"follower-worker-{n}"))
+        for request in await self._service.in_states(RequestState.APPROVED, RequestState.STARTING):
+            self.starter.kick(request.id)
+        for request in await self._service.in_states(RequestState.RUNNING):
+            self._follow(request, spread=True)
+        for request in await self._service.in_states(RequestState.FINISHED):
+            if not request.reported:
+                self._spawn(self._report(request), f"report-{request.id}")
+
+    def kick(self, request_id: int) -> None:
+        """Start an approved request's sessions in the background (idempotent, returns at once)."""
+        if request_id not in self._followed:
+            self.starter.kick(request_id)
+
+    async def cancel(self, request_id: int) -> None:
+        """Cancel the request's unfinished ImmyBot sessions (the lifecycle already has `cancel_requested`)."""
+        with request_context(request_id):
+            followed = self._followed.get(request_id)
+            if followed is None:
+                request = await self._service.get(request_id)
+                if request.state is RequestState.RUNNING:
+                    self._follow(request)
+                return  # approved/starting: the lifecycle made it cancelled, the starter stops by itself
+            followed.request = followed.request.model_copy(update={"cancel_requested": True})
+            for session_id in followed.pending:
+                self._schedule((request_id, session_id), 0.0)
+
+    async def aclose(self) -> None:
+        await self.starter.aclose()
+        tasks = [*self._loops, *self._background]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._loops.clear()
+
+    @property
+    def in_flight(self) -> int:
+        return sum(len(f.pending) for f in self._followed.values())
+
+    @property
+    def idle(self) -> bool:
+        """Nothing is being started, followed or reported (tests and the benchmark poll this)."""
+        return not (self._followed or self.starter.busy or self._background)
+
+    # ---- following -----------------------------------------------------------------------------
+
+    def _follow(self, request: Request, *, spread: bool = False) -> None:
+        if request.id in self._followed:
+            return
+        since = request.updated_at if spread else self._clock()  # record_started stamped updated_at
+        pending = {s.session_id for s in request.sessions if not s.terminal}
+        followed = _Followed(request, since + self.max_wait, pending)
+        self._followed[request.id] = followed
+        for session_id in pending:
+            first = self.poll_seconds * random.uniform(0.0 if spread else 0.8, 1.0 + JITTER)
+            self._delays[(request.id, session_id)] = self.poll_seconds
+            self._schedule((request.id, session_id), 0.0 if request.cancel_requested else first)
+        self._spawn(self._show(request), f"progress-{request.id}")
+        if not pending:
+            self._complete(followed)
+
+    def _schedule(self, key: tuple[int, int], delay: float) -> None:
+        generation = self._generations.get(key, 0) + 1
+        self._generations[key] = generation
+        at = asyncio.get_running_loop().time() + delay
+        heapq.heappush(self._heap, _Due(at, next(self._seq), key, generation))
+        if self._heap[0].key == key:
+            self._wake.set()
+
+    async def _schedule_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            now = loop.time()
+            while self._heap and self._heap[0].at <= now:
+                due = heapq.heappop(self._heap)
+                if self._generations.get(due.key) == due.generation:
+                    self._generations[due.key] = -due.generation  # taken: stale until rescheduled
+                    self._queue.put_nowait(due.key)
+            self._wake.clear()
+            timeout = self._heap[0].at - now if self._heap else None
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(timeout):
+                    await self._wake.wait()
+
+    async def _worker(self) -> None:
+        while True:
+            key = await self._queue.get()
+            request_id, session_id = key
+            followed = self._followed.get(request_id)
+            if followed is None or session_id not in followed.pending:
+                continue
+            with request_context(request_id):
+                try:
+                    await self._visit(followed, session_id)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.exception("following session %s failed; trying again later", session_id)
+                    self._reschedule(followed, session_id, self.poll_cap)
+
+    async def _visit(self, followed: _Followed, session_id: int) -> None:
+        key = (followed.request.id, session_id)
+        cancelling = followed.request.cancel_requested and session_id not in followed.cancel_sent
+        try:
+            async with self._limit:
+                if cancelling:
+                    await self._sessions.cancel(session_id)
+                    followed.cancel_sent.add(session_id)
+                self.polls += 1
+                status = await self._sessions.status(session_id)
+        except (BackendUnavailable, BackendRejected) as error:
+            wait = min(self._delays.get(key, self.poll_seconds) * 2, self.poll_cap)
+            wait = max(wait, getattr(error, "retry_after", None) or 0.0)
+            log.warning("polling session %s failed (%s); retrying in %.1fs", session_id, error, wait)
+            if self._clock() >= followed.deadline:
+                await self._set_status(followed, session_id, TIMED_OUT)
+                return
+            self._reschedule(followed, session_id, wait)
+            return
+        if followed.request.cancel_requested and session_id in followed.cancel_sent and not _terminal(status):
+            status = CANCELLED  # ImmyBot took the cancel; it may only report it a moment later
+        if _terminal(status):
+            await self._set_status(followed, session_id, status)
+            return
+        if self._clock() >= followed.deadline:
+            await self._set_status(followed, session_id, TIMED_OUT)
+            return
+        await self._set_status(followed, session_id, status)
+        delay = self._delays.get(key, self.poll_seconds)
+        waiting = status in WAITING_SESSION_STATUSES
+        self._delays[key] = min(delay * BACKOFF, self.poll_cap) if waiting else self.poll_seconds
+        self._reschedule(followed, session_id, self._delays[key])
+
+    def _reschedule(self, followed: _Followed, session_id: int, delay: float) -> None:
+        if followed.request.cancel_requested and session_id not in followed.cancel_sent:
+            delay = min(delay, self.poll_seconds)
+        self._schedule((followed.request.id, session_id), delay * random.uniform(1 - JITTER, 1 + JITTER))
+
+    async def _set_status(self, followed: _Followed, session_id: int, status: str) -> None:
+        current = next((s for s in followed.request.sessions if s.session_id == session_id), None)
+        if current is not None and current.status == status:
+            return
+        followed.request = await self._service.update_session(followed.request.id, session_id, status)
+        if _terminal(status):
+            followed.pending.discard(session_id)
+            self._delays.pop((followed.request.id, session_id), None)
+            self._generations.pop((followed.request.id, session_id), None)
+            if self._on_session_end is not None:
+                self._on_session_end("timed_out" if status == TIMED_OUT else status)
+            log.info("session %s ended: %s", session_id, status)
+        await self._show(followed.request)
+        if not followed.pending:
+            self._complete(followed)
+
+    async def _show(self, request: Request) -> None:
+        try:
+            await self._reporter.progress(request)
+        except Exception:
+            log.exception("could not update the status message")
+
+    # ---- finishing and reporting ----------------------------------------------------------------
+
+    def _complete(self, followed: _Followed) -> None:
+        if followed.finishing:
+            return
+        followed.finishing = True
+        self._spawn(self._finish(followed), f"finish-{followed.request.id}")
+
+    async def _finish(self, followed: _Followed) -> None:
+        request_id = followed.request.id
+        with request_context(request_id):
+            try:
+                request = await self._retrying(lambda: self._service.finish(request_id), "finish")
+            except (SessionsNotDone, DomainError) as error:
+                log.error("could not finish the request: %s", error)
+                self._followed.pop(request_id, None)
+                return
+            self._followed.pop(request_id, None)
+            await self._report(request)
+
+    async def _report(self, request: Request) -> None:
+        with request_context(request.id):
+            if not await self._retrying(lambda: self._service.claim_report(request.id), "claim the report"):
+                return
+            names = {c.id: c.name for c in request.targets.computers}
+            results = list(await asyncio.gather(*(self._result(request, s, names) for s in request.sessions)))
+            await self._retrying(lambda: self._reporter.final(request, results), "post the summary")
+            log.info("request finished: %s", request.outcome.value if request.outcome else "?")
+
+    async def _result(self, request: Request, session: SessionInfo, names: dict[int, str]) -> SessionResult:
+        name = names.get(session.computer_id or -1, f"computer {session.computer_id}")
+        for attempt in range(3):
+            try:
+                async with self._limit:
+                    found = await self._sessions.result(session, request.software, name)
+                return found.model_copy(update={"status": session.status})
+            except (BackendUnavailable, BackendRejected) as error:
+                log.warning("could not read session %s's actions (%s)", session.session_id, error)
+                await asyncio.sleep(min(self.poll_seconds * 2**attempt, self.poll_cap))
+        return SessionResult(
+            session_id=session.session_id,
+            computer_id=session.computer_id,
+            computer_name=name,
+            status=session.status,
+            already_in_progress=session.already_in_progress,
+        )
+
+    async def _retrying(self, call: Callable[[], Coroutine[Any, Any, Any]], what: str) -> Any:
+        delay = max(self.poll_seconds, 0.2)
+        for attempt in range(REPORT_ATTEMPTS):
+            try:
+                return await call()
+            except DomainError:
+                raise
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                if attempt == REPORT_ATTEMPTS - 1:
+                    raise
+                log.warning("could not %s; retrying in %.1fs", what, delay, exc_info=True)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 60.0)
+        raise AssertionError("unreachable")
+
+    def _spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> None:
+        task = asyncio.create_task(coro, name=name)
+        self._background.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[Any]) -> None:
+        self._background.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("background step %s failed", task.get_name(), exc_info=task.exception())
+
+
+def _terminal(status: str) -> bool:
+    return SessionInfo(session_id=0, status=status).terminal

@@ -1,0 +1,180 @@
+"""Start an approved request's ImmyBot sessions exactly once, also across crashes and outages.
+
+The order of moves is what makes it safe:
+
+1. `begin_start` records a fresh `sessionGroupId` and the state `starting` BEFORE anything is sent.
+2. A request found in `starting` (after a crash, or after a POST that failed with a 5xx/timeout and so
+   may have started sessions) is never started blindly: its sessions are looked up per computer by
+   the group id first, and only the computers that have none are started.
+3. `record_started` stores every session id (started and already in progress) and moves it to
+   `running`; from then on the follower polls them.
+
+While ImmyBot is down the request stays `starting`, the thread is told once, and the start is retried
+with backoff (base, doubling, capped) until it works or the request is cancelled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable
+
+from bot.logs import request_context
+from bot.workflow.errors import BackendRejected, BackendUnavailable, DomainError
+from bot.workflow.lifecycle import Lifecycle
+from bot.workflow.model import Request, RequestState, SessionInfo
+from bot.workflow.ports import Reporter, SessionsPort
+
+log = logging.getLogger(__name__)
+
+Limiter = Callable[[], Awaitable[None]]
+
+
+class Starter:
+    """`kick(id)` starts a request in the background; a second kick while one runs does nothing."""
+
+    def __init__(
+        self,
+        service: Lifecycle,
+        sessions: SessionsPort,
+        reporter: Reporter,
+        *,
+        on_running: Callable[[Request], None],
+        limit: asyncio.Semaphore,
+        backoff_base: float = 3.0,
+        backoff_cap: float = 60.0,
+    ) -> None:
+        self._service = service
+        self._sessions = sessions
+        self._reporter = reporter
+        self._on_running = on_running
+        self._limit = limit
+        self.backoff_base = backoff_base
+        self.backoff_cap = backoff_cap
+        self._tasks: dict[int, asyncio.Task[None]] = {}
+
+    @property
+    def busy(self) -> frozenset[int]:
+        return frozenset(self._tasks)
+
+    def kick(self, request_id: int) -> None:
+        if request_id in self._tasks:
+            return
+        task = asyncio.create_task(self._run(request_id), name=f"start-{request_id}")
+        self._tasks[request_id] = task
+        task.add_done_callback(lambda _t: self._tasks.pop(request_id, None))
+
+    async def aclose(self) -> None:
+        tasks = list(self._tasks.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def wait_idle(self) -> None:
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks.values()), return_exceptions=True)
+
+    # ---- one request -------------------------------------------------------------------------
+
+    async def _run(self, request_id: int) -> None:
+        with request_context(request_id):
+            delay = self.backoff_base
+            told_unavailable = False
+            maybe_sent = False  # could an earlier attempt of THIS process have started sessions?
+            while True:
+                try:
+                    request = await self._service.get(request_id)
+                    if request.state is RequestState.APPROVED:
+                        request = await self._service.begin_start(request_id)
+                    elif request.state is RequestState.STARTING:
+                        maybe_sent = True  # found starting: a crashed process may have sent the POST
+                    if request.state is RequestState.RUNNING:
+                        self._on_running(request)
+                        return
+                    if request.state is not RequestState.STARTING:
+                        log.info("not starting: request is %s", request.state.value)
+                        return
+                    await self._attempt(request, look_up_first=maybe_sent)
+                    return
+                except BackendUnavailable as error:
+                    maybe_sent = True
+                    wait = max(delay, error.retry_after or 0.0)
+                    log.warning("ImmyBot unavailable while starting; retrying in %.1fs: %s", wait, error)
+                    if not told_unavailable:
+                        told_unavailable = True
+                        await self._tell_unavailable(request_id)
+                    await asyncio.sleep(wait * random.uniform(0.9, 1.1))
+                    delay = min(delay * 2, self.backoff_cap)
+                except BackendRejected as error:
+                    log.error("ImmyBot refused to start the sessions: %s", error)
+                    await self._give_up(request_id)
+                    return
+                except asyncio.CancelledError:
+                    raise
+                except DomainError as error:
+                    log.info("not starting: %s", error)
+                    return
+                except Exception:
+                    log.exception("starting failed unexpectedly; retrying")
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, self.backoff_cap)
+
+    async def _attempt(self, request: Request, *, look_up_first: bool) -> None:
+        group_id = request.session_group_id
+        assert group_id, "a starting request always has its session group id"
+        computer_ids = list(request.targets.computer_ids)
+        found: list[SessionInfo] = []
+        to_start = computer_ids
+        if look_up_first:
+            found = await self._look_up(computer_ids, group_id)
+            have = {s.computer_id for s in found}
+            to_start = [c for c in computer_ids if c not in have]
+            if found:
+                log.info("found %d session(s) of group %s already started; starting %d more",
+                         len(found), group_id, len(to_start))
+        started: list[SessionInfo] = []
+        if to_start:
+            if await self._cancelled(request.id):
+                return
+            async with self._limit:
+                started = await self._sessions.start(request, to_start, group_id)
+            answered = {s.computer_id for s in started}
+            missing = [c for c in to_start if c not in answered]
+            if missing:  # run-immy-service may answer with empty lists: ask by group id (API.md §4.3)
+                started += await self._look_up(missing, group_id)
+        sessions = _unique(found + started)
+        running = await self._service.record_started(request.id, sessions)
+        log.info("started %d session(s)", len(sessions))
+        self._on_running(running)
+
+    async def _look_up(self, computer_ids: list[int], group_id: str) -> list[SessionInfo]:
+        async def one(computer_id: int) -> list[SessionInfo]:
+            async with self._limit:
+                return await self._sessions.find(computer_id, group_id)
+
+        found = await asyncio.gather(*(one(c) for c in computer_ids))
+        return [s for group in found for s in group]
+
+    async def _cancelled(self, request_id: int) -> bool:
+        request = await self._service.get(request_id)
+        return request.state is not RequestState.STARTING
+
+    async def _tell_unavailable(self, request_id: int) -> None:
+        try:
+            request = await self._service.get(request_id)
+            await self._reporter.progress(request, immybot_unavailable=True)
+        except Exception:
+            log.exception("could not tell the thread that ImmyBot is unavailable")
+
+    async def _give_up(self, request_id: int) -> None:
+        """A start ImmyBot refuses for good: the request runs with no sessions, so it finishes failed."""
+        running = await self._service.record_started(request_id, [])
+        self._on_running(running)
+
+
+def _unique(sessions: list[SessionInfo]) -> list[SessionInfo]:
+    seen: dict[int, SessionInfo] = {}
+    for session in sessions:
+        seen.setdefault(session.session_id, session)
+    return list(seen.values())
