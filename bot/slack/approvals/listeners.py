@@ -1,0 +1,139 @@
+"""Approve / Deny on the approval card (and on App Home), and the deny-reason modal."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.slack import cards
+from bot.slack.approvals import ids
+from bot.slack.approvals.views import deny_reason_modal
+from bot.slack.commands.listeners import refused_text
+from bot.slack.payloads import BlockActions
+from bot.slack.text import escape
+from bot.workflow.errors import DomainError, IllegalTransition, NotAllowed, RequestNotFound
+from bot.workflow.model import MessageRef, Request
+
+if TYPE_CHECKING:
+    from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+
+def _request_id(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() else None
+
+
+class Decisions:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    async def _tell(self, click: BlockActions, text: str) -> None:
+        await cards.ephemeral(self.services.client, channel=click.container.channel_id, user=click.user.id, text=text)
+
+    async def _stale(self, click: BlockActions, error: IllegalTransition) -> None:
+        """A stale click or a lost race: say what happened and re-render the card to the current state."""
+        await self._tell(click, str(error))
+        try:
+            await cards.refresh_cards(self.services.client, await self.services.service.get(error.request_id))
+        except DomainError:
+            pass
+
+    async def announce(self, request: Request, actor: str, text: str, *, from_home: bool) -> None:
+        """Cards updated in place, one thread reply per decision, and the decider's home refreshed."""
+        await cards.refresh_cards(self.services.client, request)
+        if await self.services.service.claim(f"decided:{request.id}", ttl_seconds=7 * 86400):
+            await cards.thread_reply(self.services.client, request, text)
+            self.services.observe_request(request)
+        if from_home:
+            await self.services.refresh_home(actor)
+
+    async def approve(self, click: BlockActions) -> None:
+        action = click.actions[0]
+        request_id = _request_id(action.value)
+        if request_id is None:
+            await self._tell(click, "That button does not name a request.")
+            return
+        where = click.container.message_ts or click.container.view_id or ""
+        user = click.user.id
+        try:
+            request = await self.services.service.approve(
+                request_id, user, dedup_key=f"{where}:{action.action_id}:{user}"
+            )
+        except NotAllowed as error:
+            self.services.observe_refusal("decision")
+            await self._tell(click, refused_text("approve", request_id, error))
+            return
+        except IllegalTransition as error:
+            await self._stale(click, error)
+            return
+        except RequestNotFound as error:
+            await self._tell(click, str(error))
+            return
+        from_home = click.container.type == "view"
+        await self.announce(request, user, f"Approved by <@{user}> — starting.", from_home=from_home)
+        self.services.follower.kick(request.id)
+
+    async def ask_deny_reason(self, client: AsyncWebClient, click: BlockActions) -> None:
+        request_id = _request_id(click.actions[0].value)
+        if request_id is None:
+            await self._tell(click, "That button does not name a request.")
+            return
+        card = None
+        if click.container.channel_id and click.container.message_ts:
+            card = MessageRef(channel=click.container.channel_id, ts=click.container.message_ts)
+        await client.views_open(trigger_id=click.trigger_id, view=deny_reason_modal(request_id, card=card))
+
+    async def deny(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        user = str(body["user"]["id"])
+        view = body["view"]
+        try:
+            meta = json.loads(view.get("private_metadata") or "{}")
+            request_id = int(meta["request_id"])
+        except (ValueError, KeyError, TypeError):
+            await ack(response_action="errors", errors={ids.DENY_REASON_BLOCK: "This form is broken; click Deny again."})
+            return
+        reason = str(
+            (((view.get("state") or {}).get("values") or {}).get(ids.DENY_REASON_BLOCK) or {})
+            .get(ids.DENY_REASON_ACTION, {}).get("value") or ""
+        ).strip()
+        if not reason:
+            await ack(response_action="errors", errors={ids.DENY_REASON_BLOCK: "Say why it is denied."})
+            return
+        try:
+            request = await self.services.service.deny(request_id, user, reason, dedup_key=f"deny:{view['id']}")
+        except NotAllowed as error:
+            self.services.observe_refusal("decision")
+            await ack(response_action="errors",
+                      errors={ids.DENY_REASON_BLOCK: refused_text("deny", request_id, error)})
+            return
+        except DomainError as error:
+            await ack(response_action="errors", errors={ids.DENY_REASON_BLOCK: str(error)})
+            if isinstance(error, IllegalTransition):
+                await cards.refresh_cards(self.services.client, await self.services.service.get(request_id))
+            return
+        await ack()
+        from_home = "ts" not in meta  # no card in the metadata: Deny was clicked on App Home
+        await self.announce(request, user, f"Denied by <@{user}>: {escape(reason)}", from_home=from_home)
+
+
+def register(app: AsyncApp, services: Services) -> None:
+    decisions = Decisions(services)
+
+    @app.action(ids.APPROVE_ACTION)
+    async def approve_clicked(ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        await decisions.approve(BlockActions.model_validate(body))
+
+    @app.action(ids.DENY_ACTION)
+    async def deny_clicked(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        await decisions.ask_deny_reason(client, BlockActions.model_validate(body))
+
+    @app.view(ids.DENY_MODAL)
+    async def deny_submitted(ack: AsyncAck, body: dict[str, Any]) -> None:
+        await decisions.deny(ack, body)

@@ -1,0 +1,193 @@
+"""`/immy` and its sub-commands. Every reply is ephemeral; the modal opens before anything slow."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import re
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.slack import cards
+from bot.slack.commands import ids
+from bot.slack.commands.views import (
+    ComputerStatus,
+    audit_list,
+    help_message,
+    matches_list,
+    refusal,
+    requests_list,
+    status_card,
+)
+from bot.slack.payloads import SlashCommand
+from bot.slack.requests.listeners import open_request_modal
+from bot.slack.text import escape
+from bot.store.audit import FIELDS, JSON_FIELDS
+from bot.workflow.errors import DomainError, NotAllowed
+from bot.workflow.model import RequestState
+
+if TYPE_CHECKING:
+    from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+_MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$|^@?([UW][A-Z0-9]{2,})$")
+AUDIT_DEFAULT_DAYS = 7
+AUDIT_MAX_DAYS = 366
+NOT_A_REQUESTER = "You are not allowed to make requests. Ask an admin to add you to REQUESTERS."
+
+
+def split_command(text: str) -> tuple[str, str]:
+    head, _, rest = text.strip().partition(" ")
+    return head.lower(), rest.strip()
+
+
+def refused_text(action: str, request_id: int, error: NotAllowed) -> str:
+    why = str(error).partition(": ")[2] or str(error)
+    return f"You may not {action} request #{request_id}: {why}."
+
+
+def audit_csv(rows: list[dict[str, Any]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(FIELDS)
+    for row in rows:
+        writer.writerow(
+            [json.dumps(row.get(f), separators=(",", ":")) if f in JSON_FIELDS and row.get(f) is not None
+             else ("" if row.get(f) is None else row.get(f)) for f in FIELDS]
+        )
+    return out.getvalue()
+
+
+class Commands:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    async def status(self, respond: AsyncRespond, query: str) -> None:
+        if not query:
+            text, blocks = refusal("Name a computer: `/immy status PC-ACME-01`.")
+            await respond(text=text, blocks=blocks, response_type="ephemeral")
+            return
+        folded = query.casefold()
+        rows = self.services.catalog.search_computers(query, limit=100)
+        exact = [r for r in rows if r.name.casefold() == folded]
+        partial = [r for r in rows if folded in r.name.casefold()]
+        chosen = exact[0] if exact else (partial[0] if len(partial) == 1 else None)
+        if chosen is None:
+            text, blocks = matches_list(query, [r.name for r in (partial or rows)][:20])
+            await respond(text=text, blocks=blocks, response_type="ephemeral")
+            return
+        detail = await self.services.immybot.get_computer(chosen.id, include_primary_person=True)
+        last = max(detail.sessions, key=lambda s: s.id, default=None)
+        person = detail.primary_person
+        primary = (person.display_name or person.email) if person else chosen.primary_user_email
+        info = ComputerStatus(
+            name=detail.name or chosen.name,
+            tenant=detail.tenant_name or chosen.tenant_name,
+            online=detail.online if detail.online is not None else chosen.online,
+            primary_user=primary,
+            last_session_id=last.id if last else None,
+            last_session_status=last.status if last else None,
+        )
+        text, blocks = status_card(info)
+        await respond(text=text, blocks=blocks, response_type="ephemeral")
+
+    async def cancel(self, respond: AsyncRespond, command: SlashCommand, arg: str) -> None:
+        number = arg.removeprefix("#").strip()
+        if not number.isdigit():
+            text, blocks = refusal("Give a request number: `/immy cancel 42`.")
+            await respond(text=text, blocks=blocks, response_type="ephemeral")
+            return
+        request_id = int(number)
+        try:
+            request = await self.services.service.cancel(
+                request_id, command.user_id, dedup_key=f"cancel:{command.trigger_id}"
+            )
+        except NotAllowed as error:
+            self.services.observe_refusal("cancel")
+            text, blocks = refusal(refused_text("cancel", request_id, error))
+            await respond(text=text, blocks=blocks, response_type="ephemeral")
+            return
+        except DomainError as error:
+            text, blocks = refusal(str(error))
+            await respond(text=text, blocks=blocks, response_type="ephemeral")
+            return
+        running = request.state is RequestState.RUNNING
+        if running:
+            self.services.follower.cancel(request.id)
+        await cards.refresh_cards(self.services.client, request)
+        if await self.services.service.claim(f"cancelled:{request.id}", ttl_seconds=7 * 86400):
+            tail = " — stopping its ImmyBot sessions" if running else ""
+            await cards.thread_reply(self.services.client, request, f"Cancelled by <@{command.user_id}>{tail}.")
+        self.services.observe_request(request)
+        done = "Cancelling the running sessions of" if running else "Cancelled"
+        await respond(text=f"{done} request #{request.id}.", response_type="ephemeral")
+
+    async def audit(self, client: AsyncWebClient, respond: AsyncRespond, command: SlashCommand, args: str) -> None:
+        if not await self.services.policy.is_approver(command.user_id):
+            text, blocks = refusal("Only approvers can read the audit log.")
+            await respond(text=text, blocks=blocks, response_type="ephemeral")
+            return
+        who: str | None = None
+        days = AUDIT_DEFAULT_DAYS
+        for token in args.split():
+            mention = _MENTION.match(token)
+            if mention:
+                who = mention.group(1) or mention.group(2)
+            elif token.isdigit() and 0 < int(token) <= AUDIT_MAX_DAYS:
+                days = int(token)
+            else:
+                text, blocks = refusal(f"I don't understand “{escape(token)}”. Use `/immy audit [@user] [days]`.")
+                await respond(text=text, blocks=blocks, response_type="ephemeral")
+                return
+        since = datetime.now(UTC) - timedelta(days=days)
+        rows = await self.services.service.audit_rows(since=since, actor=who)
+        text, blocks = audit_list(list(reversed(rows)))
+        await respond(text=text, blocks=blocks, response_type="ephemeral")
+        channel = await cards.dm_channel(client, command.user_id)
+        scope = f" for <@{who}>" if who else ""
+        await client.files_upload_v2(
+            channel=channel,
+            filename=ids.AUDIT_CSV_FILENAME,
+            content=audit_csv(rows),
+            title=f"Audit log, last {days} days",
+            initial_comment=f"Audit rows of the last {days} days{scope} ({len(rows)} rows).",
+        )
+
+
+def register(app: AsyncApp, services: Services) -> None:
+    commands = Commands(services)
+
+    @app.command(ids.COMMAND)
+    async def immy(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond) -> None:
+        command = SlashCommand.model_validate(body)
+        sub, rest = split_command(command.text)
+        if sub in ("", "install"):
+            await ack()
+            if not await services.policy.may_request(command.user_id):
+                services.observe_refusal("requester")
+                text, blocks = refusal(NOT_A_REQUESTER)
+                await respond(text=text, blocks=blocks, response_type="ephemeral")
+                return
+            await open_request_modal(services, client, trigger_id=command.trigger_id,
+                                     channel_id=command.channel_id, prefill=rest)
+        elif sub == "requests":
+            text, blocks = requests_list(await services.service.recent_for(command.user_id, 10))
+            await ack(text=text, blocks=blocks)
+        elif sub == "status":
+            await ack()
+            await commands.status(respond, rest)
+        elif sub == "cancel":
+            await ack()
+            await commands.cancel(respond, command, rest)
+        elif sub == "audit":
+            await ack()
+            await commands.audit(client, respond, command, rest)
+        else:
+            text, blocks = help_message()
+            await ack(text=text, blocks=blocks)

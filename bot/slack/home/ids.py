@@ -1,0 +1,10 @@
+"""Ids of the App Home tab (its Approve/Deny buttons reuse `bot.slack.approvals.ids`)."""
+
+HOME_CALLBACK = "immy_home"
+MY_REQUESTS_BLOCK = "home_my_requests"
+PENDING_HEADER_BLOCK = "home_pending"
+NEW_REQUEST_HINT_BLOCK = "home_hint"
+
+
+def pending_block_id(request_id: int) -> str:
+    return f"home_pending:{request_id}"

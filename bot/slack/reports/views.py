@@ -1,0 +1,168 @@
+"""What the request's thread shows while sessions run and when they are done.
+
+Only whitelisted `SessionResult` fields are ever shown (never parameters or logs); failure reasons come from
+ImmyBot and are escaped and truncated like user text.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import Counter
+from collections.abc import Sequence
+
+from slack_sdk.models.blocks import Block
+
+from bot.slack import blocks as kit
+from bot.slack.reports import ids
+from bot.slack.text import clip, mention, more, one_line, plural, truncate
+from bot.workflow.model import TIMED_OUT, Request, SessionResult
+
+STATUS_LINES = 20
+INLINE_COMPUTERS = 40  # past this many, the summary carries the first ones and the CSV holds them all
+COMPUTERS_PER_MESSAGE = 45  # + headline/footer stays under 50 blocks
+FAILURE_MAX = 500
+CSV_FIELDS = (
+    "computer_id",
+    "computer_name",
+    "session_id",
+    "status",
+    "action",
+    "detected_version",
+    "desired_version",
+    "failure_reason",
+    "already_in_progress",
+)
+
+_EMOJI = {
+    "Passed": ":white_check_mark:",
+    "Failed": ":x:",
+    "PartialPassed": ":large_orange_diamond:",
+    "Cancelled": ":heavy_multiplication_x:",
+    "Missed": ":zzz:",
+    "Running": ":gear:",
+    TIMED_OUT: ":alarm_clock:",
+}
+_WORDS = {"Passed": "passed", "Failed": "failed", "PartialPassed": "partly passed", TIMED_OUT: "timed out"}
+
+
+def status_word(status: str) -> str:
+    return _WORDS.get(status, status.lower() if status in _EMOJI else status)
+
+
+def counts_text(statuses: Sequence[str]) -> str:
+    """`9 passed, 1 failed` in a stable order (most common first, then by name)."""
+    counted = Counter(status_word(s) for s in statuses)
+    return ", ".join(f"{n} {word}" for word, n in sorted(counted.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def _emoji(status: str) -> str:
+    return _EMOJI.get(status, ":hourglass_flowing_sand:")
+
+
+def status_message(
+    request: Request, *, names: dict[int, str], immybot_unavailable: bool = False
+) -> tuple[str, list[dict]]:
+    """The one status message in the thread, edited in place while sessions run."""
+    if immybot_unavailable:
+        text = f"{request.label}: ImmyBot is unavailable, retrying"
+        return kit.message(
+            text,
+            [
+                kit.section(
+                    f":warning: *{request.label}: ImmyBot is unavailable, retrying.* "
+                    "The request stays approved and starts as soon as ImmyBot answers; nothing is lost.",
+                    block_id=ids.STATUS_BLOCK,
+                )
+            ],
+        )
+    sessions = request.sessions
+    if not sessions:
+        text = f"{request.label}: starting maintenance sessions…"
+        return kit.message(text, [kit.section(f":arrow_forward: *{text}*", block_id=ids.STATUS_BLOCK)])
+    done = sum(1 for s in sessions if s.terminal)
+    counts = counts_text([s.status for s in sessions])
+    head = f"{request.label}: {done} of {plural(len(sessions), 'session')} done ({counts})"
+    lines = []
+    for session in sessions[:STATUS_LINES]:
+        name = names.get(session.computer_id) if session.computer_id is not None else None
+        label = clip(one_line(name), 80) if name else f"session {session.session_id}"
+        extra = " _(already in progress)_" if session.already_in_progress else ""
+        lines.append(f"{_emoji(session.status)} {label}: {status_word(session.status)}{extra}")
+    rest = more(len(sessions), STATUS_LINES)
+    blocks: list[Block] = [kit.section(f"*{head}*\n" + "\n".join(lines), block_id=ids.STATUS_BLOCK)]
+    if rest:
+        blocks.append(kit.context(rest))
+    return kit.message(head, blocks)
+
+
+def _versions(result: SessionResult) -> str:
+    detected = clip(one_line(result.detected_version), 60) if result.detected_version else "none"
+    desired = clip(one_line(result.desired_version), 60) if result.desired_version else "none"
+    action = clip(one_line(result.action), 40) if result.action else "No action"
+    return f"{action}: {detected} → {desired}"
+
+
+def computer_line(result: SessionResult, base_url: str) -> str:
+    name = clip(one_line(result.computer_name), 80)
+    if result.computer_id is not None:
+        name = f"<{base_url.rstrip('/')}/computers/{result.computer_id}|{name}>"
+    text = f"{_emoji(result.status)} *{name}* · {status_word(result.status)} · session {result.session_id}"
+    if result.already_in_progress:
+        text += " _(was already in progress)_"
+    text += f"\n{_versions(result)}"
+    if result.failure_reason:
+        text += f"\n*Failure:* {clip(one_line(result.failure_reason), FAILURE_MAX)}"
+    return text
+
+
+def headline(request: Request, results: Sequence[SessionResult]) -> str:
+    counts = counts_text([r.status for r in results]) or "no sessions"
+    return f"{request.label} finished: {counts}"
+
+
+def final_summary(
+    request: Request,
+    results: list[SessionResult],
+    base_url: str,
+    *,
+    inline_limit: int | None = INLINE_COMPUTERS,
+) -> list[tuple[str, list[dict]]]:
+    """The final summary as one or more new thread replies, each ≤ 50 blocks.
+
+    Past `inline_limit` computers it is one message with the first `inline_limit` lines and a note that the
+    CSV (`summary_csv`) holds them all; with `inline_limit=None` every computer is listed, split over messages.
+    """
+    head = headline(request, results)
+    first_text = f"{mention(request.requester)} {head}"
+    shown = results if inline_limit is None else results[:inline_limit]
+    chunks = [shown[i : i + COMPUTERS_PER_MESSAGE] for i in range(0, len(shown), COMPUTERS_PER_MESSAGE)] or [[]]
+    messages: list[tuple[str, list[dict]]] = []
+    for index, chunk in enumerate(chunks):
+        blocks: list[Block] = []
+        if index == 0:
+            blocks.append(kit.section(f"{mention(request.requester)} *{head}*", block_id=ids.SUMMARY_HEADLINE_BLOCK))
+            blocks.append(kit.context(f"{kit.escape_action(request)} {kit.software_text(request)}"))
+        blocks.extend(kit.section(computer_line(r, base_url)) for r in chunk)
+        if index == len(chunks) - 1 and len(shown) < len(results):
+            blocks.append(kit.context(f"{more(len(results), len(shown))}: every computer is in the attached CSV."))
+        text = first_text if index == 0 else f"{request.label} summary, part {index + 1} of {len(chunks)}"
+        messages.append(kit.message(text, blocks))
+    return messages
+
+
+def _cell(value: object) -> str:
+    text = "" if value is None else str(value)
+    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        text = "'" + text  # never a formula when opened in a spreadsheet
+    return truncate(text, 2000)
+
+
+def summary_csv(results: Sequence[SessionResult]) -> str:
+    """Every computer's whitelisted result fields as CSV (for the file attached to a long summary)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_FIELDS)
+    for r in results:
+        writer.writerow([_cell(getattr(r, field)) for field in CSV_FIELDS])
+    return out.getvalue()

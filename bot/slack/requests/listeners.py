@@ -1,0 +1,108 @@
+"""Request modal listeners: open it, answer its typeaheads, take its submission, post the cards."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.slack import cards
+from bot.slack.requests import ids
+from bot.slack.requests.form import FormError, parse_request_form
+from bot.slack.requests.submission import build_draft
+from bot.slack.requests.views import computer_options, request_modal, software_options
+from bot.workflow.errors import InvalidSubmission, NotAllowed
+from bot.workflow.model import Request
+
+if TYPE_CHECKING:
+    from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+OPTIONS_LIMIT = 100
+
+
+async def open_request_modal(services: Services, client: AsyncWebClient, *, trigger_id: str, channel_id: str,
+                             prefill: str) -> None:
+    """`views.open` at once (the trigger lives 3 s); the in-memory catalog may preselect the one match."""
+    initial = None
+    if prefill.strip():
+        matches = services.catalog.search_software(prefill.strip(), limit=2)
+        if len(matches) == 1:
+            option = software_options(matches)[0]
+            initial = (option["value"], option["text"]["text"])
+    view = request_modal(channel_id=channel_id, prefill=prefill, max_targets=services.settings.max_targets,
+                         initial_software=initial)
+    await client.views_open(trigger_id=trigger_id, view=view)
+
+
+def _policy_errors(error: InvalidSubmission | NotAllowed, filled: list[str]) -> dict[str, str]:
+    if isinstance(error, NotAllowed):
+        return {ids.SOFTWARE_BLOCK: str(error)}
+    if error.field == "targets":
+        return {filled[0] if filled else ids.COMPUTERS_BLOCK: error.message}
+    if error.field == "reason":
+        return {ids.REASON_BLOCK: error.message}
+    return {ids.SOFTWARE_BLOCK: error.message}
+
+
+async def publish_request(services: Services, request: Request) -> Request:
+    """Post the request card and the approval card once, remember both, start an auto-approved preview."""
+    if not await services.service.claim(f"cards:{request.id}", ttl_seconds=7 * 86400):
+        return request
+    client = services.client
+    request_ref = await cards.post_request_card(client, request)
+    request = await services.service.set_cards(request.id, request_card=request_ref)
+    try:
+        approval_ref = await cards.post_approval_card(client, request, services.settings.approval_channel)
+    except SlackApiError as error:
+        log.error("could not post the approval card", extra={"error": cards.slack_error(error)})
+        await cards.thread_reply(client, request, "The approval card could not be posted in the approval "
+                                 "channel (is the bot a member?). An admin needs to look at this.")
+    else:
+        request = await services.service.set_cards(request.id, approval_card=approval_ref)
+    if request.auto_approved:
+        await cards.thread_reply(client, request, "Auto-approved as an approver's preview (detection only) — starting.")
+        services.follower.kick(request.id)
+    return request
+
+
+def register(app: AsyncApp, services: Services) -> None:
+    @app.options(ids.SOFTWARE_ACTION)
+    async def software_suggestions(ack: AsyncAck, body: dict[str, Any]) -> None:
+        query = str(body.get("value") or "").strip()
+        items = services.catalog.search_software(query, limit=OPTIONS_LIMIT) if query else []
+        await ack(options=software_options(items))
+
+    @app.options(ids.COMPUTERS_ACTION)
+    async def computer_suggestions(ack: AsyncAck, body: dict[str, Any]) -> None:
+        query = str(body.get("value") or "").strip()
+        rows = services.catalog.search_computers(query, limit=OPTIONS_LIMIT) if query else []
+        await ack(options=computer_options([(r.id, r.name, r.tenant_name, r.online) for r in rows]))
+
+    @app.view(ids.REQUEST_MODAL)
+    async def request_submitted(ack: AsyncAck, body: dict[str, Any]) -> None:
+        user = str(body["user"]["id"])
+        view = body["view"]
+        filled: list[str] = []
+        try:
+            form = parse_request_form(view)
+            filled = form.target_blocks
+            draft = await build_draft(services, form, user)
+        except FormError as error:
+            await services.service.refuse(user, error.reason)
+            services.observe_refusal("submission")
+            await ack(response_action="errors", errors=error.errors)
+            return
+        try:
+            request = await services.service.submit(draft, dedup_key=f"view:{view['id']}")
+        except (InvalidSubmission, NotAllowed) as error:  # already audited by the service
+            services.observe_refusal("submission")
+            await ack(response_action="errors", errors=_policy_errors(error, filled))
+            return
+        await ack()
+        services.observe_request(request)
+        await publish_request(services, request)

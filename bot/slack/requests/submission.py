@@ -1,0 +1,106 @@
+"""From a parsed request form to a `Draft`: look up the software and resolve the targets.
+
+A person resolves through their Slack profile email; an email through the cached computer list,
+confirmed live with ImmyBot under a tight timeout so the modal's ack stays inside 3 s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING
+
+from slack_sdk.errors import SlackApiError
+
+from bot.slack.requests import ids
+from bot.slack.requests.form import FormError, RequestForm
+from bot.slack.text import escape
+from bot.workflow.model import Computer, Draft, RunOptions, Software, Targets
+
+if TYPE_CHECKING:
+    from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+LIVE_LOOKUP_SECONDS = 1.2
+
+
+def _software(services: Services, form: RequestForm) -> Software:
+    if not form.software_key:
+        raise FormError({ids.SOFTWARE_BLOCK: "Choose the software to deploy."}, "no software chosen")
+    item = services.catalog.software_by_key(form.software_key)
+    if item is None:
+        raise FormError({ids.SOFTWARE_BLOCK: "That software is no longer in the catalog; search again."},
+                        "software not in the catalog")
+    return item.to_software()
+
+
+async def _profile_email(services: Services, user: str) -> str | None:
+    try:
+        info = await services.client.users_info(user=user)
+    except SlackApiError as error:
+        log.info("users.info failed", extra={"error": error.response.get("error")})
+        return None
+    profile = (info.get("user") or {}).get("profile") or {}
+    email = profile.get("email")
+    return str(email).strip() if email else None
+
+
+async def _computers_for_email(services: Services, email: str) -> list[Computer]:
+    cached = list(services.catalog.computers_by_email(email))
+    try:
+        rows = await asyncio.wait_for(
+            services.immybot.computers_for_email(email, fallback=cached), LIVE_LOOKUP_SECONDS
+        )
+    except Exception as error:  # a slow or failing ImmyBot must not break the modal: trust the cache
+        log.info("live email lookup failed; using the cached computers", extra={"error": type(error).__name__})
+        rows = cached
+    return [row.to_computer() for row in rows]
+
+
+async def _targets(services: Services, form: RequestForm) -> Targets:
+    filled = form.target_blocks
+    if not filled:
+        raise FormError({ids.COMPUTERS_BLOCK: "Choose computers, a person or an email."}, "no target given")
+    if len(filled) > 1:
+        message = "Fill only one of computers, a person or an email."
+        raise FormError({block: message for block in filled}, "more than one kind of target")
+    if form.computer_ids:
+        computers = []
+        for computer_id in form.computer_ids:
+            row = services.catalog.computer_by_id(computer_id)
+            computers.append(row.to_computer() if row else Computer(id=computer_id, name=f"Computer {computer_id}"))
+        return Targets(computers=tuple(computers))
+    if form.person:
+        email = await _profile_email(services, form.person)
+        if not email:
+            raise FormError({ids.PERSON_BLOCK: "That person has no email in their Slack profile."},
+                            "person without a profile email")
+        computers = await _computers_for_email(services, email)
+        if not computers:
+            raise FormError({ids.PERSON_BLOCK: f"No computer in ImmyBot has {escape(email)} as its primary user."},
+                            "person with no computers")
+        return Targets(computers=tuple(computers), email=email, person=form.person)
+    assert form.email is not None
+    computers = await _computers_for_email(services, form.email)
+    if not computers:
+        raise FormError({ids.EMAIL_BLOCK: f"No computer in ImmyBot has {escape(form.email)} as its primary user."},
+                        "email with no computers")
+    return Targets(computers=tuple(computers), email=form.email)
+
+
+async def build_draft(services: Services, form: RequestForm, requester: str) -> Draft:
+    """Raise `FormError` for what the form itself gets wrong; policy checks come at submit."""
+    software = _software(services, form)
+    targets = await _targets(services, form)
+    if not form.reason:
+        raise FormError({ids.REASON_BLOCK: "Give a reason."}, "no reason given")
+    return Draft(
+        requester=requester,
+        channel=form.channel,
+        software=software,
+        action=form.action,
+        targets=targets,
+        options=RunOptions(reboot=form.reboot, offline=form.offline, preview=form.preview),
+        reason=form.reason,
+    )

@@ -1,0 +1,200 @@
+"""The request modal, its typeahead options, and the request card posted where `/immy` was run.
+
+Prefill: Slack cannot type into an external_select for the user, so `/immy install 7zip` puts "7zip" in the
+modal's private_metadata and in the software hint; when the caller found exactly one catalog match it passes
+`initial_software=(value, text)` and the select starts with that item chosen.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from slack_sdk.models.blocks import (
+    Block,
+    CheckboxesElement,
+    EmailInputElement,
+    ExternalDataMultiSelectElement,
+    ExternalDataSelectElement,
+    InputBlock,
+    Option,
+    PlainTextInputElement,
+    RadioButtonsElement,
+    UserSelectElement,
+)
+from slack_sdk.models.views import View
+
+from bot.slack import blocks as kit
+from bot.slack.requests import ids
+from bot.slack.text import mention, one_line, truncate
+from bot.workflow.model import DesiredState, OfflineBehavior, RebootPreference, Request, Software
+
+MAX_OPTIONS = 100
+OPTION_VALUE_MAX = 150
+PREFILL_MAX = 200
+REASON_MAX = 1000
+MODAL_TITLE = "Request software"
+
+ComputerRow = tuple[int, str, str | None, bool | None]  # (id, name, tenant, online)
+
+
+def modal_metadata(*, channel_id: str, prefill: str = "") -> str:
+    """The modal's private_metadata: JSON with the invoking channel and the typed search text."""
+    return json.dumps({"channel": channel_id, "prefill": truncate(prefill, PREFILL_MAX)}, separators=(",", ":"))
+
+
+def _radio(action_id: str, choices: Sequence[tuple[str, str]], initial: str) -> RadioButtonsElement:
+    options = [kit.option(text, value) for value, text in choices]
+    chosen = next(o for o in options if o.value == initial)
+    return RadioButtonsElement(action_id=action_id, options=options, initial_option=chosen)
+
+
+def _software_input(prefill: str, initial_software: tuple[str, str] | None) -> InputBlock:
+    element = ExternalDataSelectElement(
+        action_id=ids.SOFTWARE_ACTION,
+        placeholder=kit.plain("Type to search the catalog"),
+        min_query_length=1,
+        initial_option=kit.option(initial_software[1], initial_software[0]) if initial_software else None,
+    )
+    hint = "Global and local catalog items. The option's label names its catalog."
+    if prefill and not initial_software:
+        hint = f"You searched for “{truncate(one_line(prefill), 100)}”: type it here to pick a match."
+    return InputBlock(block_id=ids.SOFTWARE_BLOCK, label=kit.plain("Software"), element=element, hint=kit.plain(hint))
+
+
+def request_modal(
+    *,
+    channel_id: str,
+    prefill: str = "",
+    max_targets: int,
+    initial_software: tuple[str, str] | None = None,
+) -> dict:
+    """The one request modal; every input is present at submit time."""
+    blocks: list[Block] = [
+        _software_input(prefill, initial_software),
+        InputBlock(
+            block_id=ids.ACTION_BLOCK,
+            label=kit.plain("Action"),
+            element=_radio(ids.ACTION_ACTION, [(s.value, s.label) for s in DesiredState], DesiredState.LATEST.value),
+        ),
+        kit.context("*Targets:* fill exactly one of computers, a person or an email."),
+        InputBlock(
+            block_id=ids.COMPUTERS_BLOCK,
+            label=kit.plain("Computers"),
+            optional=True,
+            element=ExternalDataMultiSelectElement(
+                action_id=ids.COMPUTERS_ACTION,
+                placeholder=kit.plain("Type a computer name"),
+                min_query_length=1,
+                max_selected_items=max_targets,
+            ),
+            hint=kit.plain(f"Up to {max_targets}. Or leave empty and give a person or an email instead."),
+        ),
+        InputBlock(
+            block_id=ids.PERSON_BLOCK,
+            label=kit.plain("Or a person"),
+            optional=True,
+            element=UserSelectElement(action_id=ids.PERSON_ACTION, placeholder=kit.plain("Pick a person")),
+            hint=kit.plain("Their computers: ImmyBot primary user matches their Slack profile email."),
+        ),
+        InputBlock(
+            block_id=ids.EMAIL_BLOCK,
+            label=kit.plain("Or an email"),
+            optional=True,
+            element=EmailInputElement(action_id=ids.EMAIL_ACTION, placeholder=kit.plain("name@example.com")),
+            hint=kit.plain("Computers whose ImmyBot primary user has this email."),
+        ),
+        InputBlock(
+            block_id=ids.REBOOT_BLOCK,
+            label=kit.plain("Reboot"),
+            element=_radio(
+                ids.REBOOT_ACTION,
+                [(p.value, kit.REBOOT_LABELS[p]) for p in RebootPreference],
+                RebootPreference.SUPPRESS.value,
+            ),
+        ),
+        InputBlock(
+            block_id=ids.OFFLINE_BLOCK,
+            label=kit.plain("Offline computers"),
+            element=_radio(
+                ids.OFFLINE_ACTION,
+                [(b.value, kit.OFFLINE_LABELS[b]) for b in OfflineBehavior],
+                OfflineBehavior.SKIP.value,
+            ),
+        ),
+        InputBlock(
+            block_id=ids.PREVIEW_BLOCK,
+            label=kit.plain("Preview"),
+            optional=True,
+            element=CheckboxesElement(
+                action_id=ids.PREVIEW_ACTION,
+                options=[kit.option("Preview only", ids.PREVIEW_VALUE, "detection only: changes nothing")],
+            ),
+        ),
+        InputBlock(
+            block_id=ids.REASON_BLOCK,
+            label=kit.plain("Reason"),
+            element=PlainTextInputElement(
+                action_id=ids.REASON_ACTION,
+                multiline=True,
+                max_length=REASON_MAX,
+                placeholder=kit.plain("Why? e.g. the ticket number"),
+            ),
+        ),
+    ]
+    view = View(
+        type="modal",
+        callback_id=ids.REQUEST_MODAL,
+        title=kit.plain(MODAL_TITLE),
+        submit=kit.plain("Submit"),
+        close=kit.plain("Cancel"),
+        private_metadata=modal_metadata(channel_id=channel_id, prefill=prefill),
+        blocks=blocks,
+    )
+    return view.to_dict()
+
+
+def _catalog_option(value: str, name: str, catalog: str) -> Option:
+    suffix = f" · {catalog}"
+    text = truncate(one_line(name), kit.OPTION_TEXT_MAX - len(suffix)) + suffix
+    return kit.option(text, value[:OPTION_VALUE_MAX])
+
+
+def software_options(items: Sequence[Software] | Sequence[tuple[str, str, str]]) -> list[dict]:
+    """Typeahead options (≤ 100): `7-Zip 23.01 · Global`, value `Global:714`."""
+    options: list[dict] = []
+    for item in items[:MAX_OPTIONS]:
+        if isinstance(item, Software):
+            options.append(_catalog_option(item.key, item.name, item.catalog.value).to_dict())
+        else:
+            value, name, catalog = item
+            options.append(_catalog_option(value, name, catalog).to_dict())
+    return options
+
+
+def computer_option_text(name: str, tenant: str | None, online: bool | None) -> str:
+    state = "online" if online else ("offline" if online is False else "status unknown")
+    tail = f" · {truncate(one_line(tenant or 'no tenant'), 30)} · {state}"
+    return truncate(one_line(name), kit.OPTION_TEXT_MAX - len(tail)) + tail
+
+
+def computer_options(rows: Sequence[ComputerRow]) -> list[dict]:
+    """Typeahead options (≤ 100): `PC-ACME-01 · Acme Ltd · online`, value = the ImmyBot computer id."""
+    return [
+        kit.option(computer_option_text(name, tenant, online), str(computer_id)).to_dict()
+        for computer_id, name, tenant, online in rows[:MAX_OPTIONS]
+    ]
+
+
+def request_card(request: Request) -> tuple[str, list[dict]]:
+    """The card in the invoking channel; its thread carries everything that follows."""
+    text = f"{kit.fallback_title(request)}, requested by {mention(request.requester)} ({kit.state_word(request)})"
+    blocks: list[Block] = [
+        kit.section(f"{kit.request_title(request)}\nRequested by {mention(request.requester)}",
+                    block_id=ids.REQUEST_CARD_BLOCK),
+        kit.section(kit.targets_text(request.targets)),
+        kit.section(f"{kit.options_text(request)}\n{kit.reason_text(request)}"),
+        kit.context(kit.state_line(request), f"`/immy cancel {request.id}`" if request.state.is_open else ""),
+    ]
+    return kit.message(text, blocks)
+
