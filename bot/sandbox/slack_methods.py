@@ -1,0 +1,225 @@
+"""Web API methods of the fake Slack, one function each: `(fake, params) -> response dict`.
+
+A handler raises `SlackError("code")` for `{"ok": false, "error": "code"}`; `bot.sandbox.slack` does auth,
+fault knobs and recording around it. Views live in `slack_views_api`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from bot.sandbox.slack_state import SlackChannel, UploadedFile
+from bot.sandbox.slack_validate import BlockKitError, check_message
+
+if TYPE_CHECKING:
+    from bot.sandbox.slack import FakeSlack
+
+Handler = Callable[["FakeSlack", dict[str, Any]], dict[str, Any]]
+
+
+class SlackError(Exception):
+    def __init__(self, error: str, detail: str | None = None) -> None:
+        super().__init__(error)
+        self.error = error
+        self.detail = detail
+
+
+def required(params: dict[str, Any], name: str) -> Any:
+    value = params.get(name)
+    if value in (None, ""):
+        raise SlackError("invalid_arguments", f"missing required argument {name!r}")
+    return value
+
+
+def checked_message(fake: FakeSlack, method: str, params: dict[str, Any]) -> tuple[str, list[dict]]:
+    text = params.get("text") or ""
+    blocks = params.get("blocks") or []
+    try:
+        for warning in check_message(text, blocks, where=method):
+            fake.warn(method, warning)
+    except BlockKitError as err:
+        fake.violation(method, str(err))
+        raise SlackError(err.error, str(err)) from None
+    return str(text), blocks
+
+
+def resolve_channel(fake: FakeSlack, channel_id: str) -> SlackChannel:
+    """A channel id, a `#name`, or a user id (the bot's DM with that person)."""
+    if channel_id in fake.channels:
+        return fake.channels[channel_id]
+    if channel_id in fake.users:
+        return fake.dm_with(channel_id)
+    for channel in fake.channels.values():
+        if channel.name == channel_id.lstrip("#") and not channel.is_im:
+            return channel
+    raise SlackError("channel_not_found")
+
+
+def auth_test(fake: FakeSlack, params: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "url": f"{fake.url}/",
+        "team": fake.team_name,
+        "user": fake.users[fake.bot_user_id].name,
+        "team_id": fake.team_id,
+        "user_id": fake.bot_user_id,
+        "bot_id": fake.bot_id,
+        "app_id": fake.app_id,
+        "is_enterprise_install": False,
+    }
+
+
+def chat_post_message(fake: FakeSlack, params: dict[str, Any]) -> dict[str, Any]:
+    channel = resolve_channel(fake, str(required(params, "channel")))
+    if not channel.bot_member:
+        raise SlackError("not_in_channel")
+    text, blocks = checked_message(fake, "chat.postMessage", params)
+    thread_ts = params.get("thread_ts") or None
+    if thread_ts and fake.find_message(channel.id, str(thread_ts)) is None:
+        raise SlackError("thread_not_found")  # stricter than Slack, which would post a lone message
+    metadata = params.get("metadata")
+    broadcast = str(params.get("reply_broadcast", "")).lower() in ("1", "true")
+    message = fake.add_message(
+        channel.id, fake.bot_user_id, text, blocks, thread_ts=thread_ts, metadata=metadata, reply_broadcast=broadcast
+    )
+    return {"channel": channel.id, "ts": message.ts, "message": message.to_api(fake.bot_id)}
+
+
+def chat_update(fake: FakeSlack, params: dict[str, Any]) -> dict[str, Any]:
+    channel = resolve_channel(fake, str(required(params, "channel")))
+    message = fake.find_message(channel.id, str(required(params, "ts")))
+    if message is None or message.deleted:
+        raise SlackError("message_not_found")
+    if message.user != fake.bot_user_id:
+        raise SlackError("cant_update_message")
+    text, blocks = checked_message(fake, "chat.update", params)
+    message.history.append(message.snapshot())
+    message.text = text
+    if "blocks" in params:
+        message.blocks = blocks
+    if params.get("metadata"):
+        message.metadata = params["metadata"]
+    return {"channel": channel.id, "ts": message.ts, "text": text, "message": message.to_api(fake.bot_id)}
+
+
+def chat_post_ephemeral(fake: FakeSlack, params: dict[str, Any]) -> dict[str, Any]:
+    channel = resolve_channel(fake, str(required(params, "channel")))
+    user = str(required(params, "user"))
+    if user not in fake.users:
+        raise SlackError("user_not_found")
+    if not channel.bot_member:
+        raise SlackError("not_in_channel")
+    if not channel.is_im and user not in channel.members:
+        raise SlackError("user_not_in_channel")
+    text, blocks = checked_message(fake, "chat.postEphemeral", params)
+    ephemeral = fake.add_ephemeral(channel.id, user, text, blocks, thread_ts=params.get("thread_ts") or None)
+    return {"message_ts": ephemeral.ts}
+
+
+def chat_get_permalink(fake: FakeSlack, params: dict[str, Any]) -> dict[str, Any]:
+    channel = resolve_channel(fake, str(required(params, "channel")))
+    ts = str(required(params, "message_ts"))
+    if fake.find_message(channel.id, ts) is None:
+        raise SlackError("message_not_found")
+    return {"channel": channel.id, "permalink": f"{fake.url}/archives/{channel.id}/p{ts.replace('.', '')}"}
+
+
+def conversations_open(fake: FakeSlack, params: dict[str, Any]) -> dict[str, Any]:
+    if params.get("channel"):
+        return {"channel": resolve_channel(fake, str(params["channel"])).to_api()}
+    users = [u for u in str(required(params, "users")).split(",") if u]
+    if len(users) != 1:
+        raise SlackError("not_implemented", "the fake opens one-to-one DMs only")
+    if users[0] not in fake.users:
+        raise SlackError("user_not_found")
+    return {"channel": fake.dm_with(users[0]).to_api()}
+
+
+def conversations_info(fake: FakeSlack, params: dict[str, Any]) -> dict[str, Any]:
+    channel = fake.channels.get(str(required(params, "channel")))
+    if channel is None:
+        raise SlackError("channel_not_found")
+    return {"channel": channel.to_api()}
+
+
+def conversations_replies(fake: FakeSlack, params: dict[str, Any]) -> dict[str, Any]:
+    channel = resolve_channel(fake, str(required(params, "channel")))
+    parent = fake.find_message(channel.id, str(required(params, "ts")))
+    if parent is None:
+        raise SlackError("thread_not_found")
+    chain = [parent, *fake.thread(channel.id, parent.ts)]
+    return {"messages": [m.to_api(fake.bot_id) for m in chain if not m.deleted], "has_more": False}
+
+
+def users_info(fake: FakeSlack, params: dict[str, Any]) -> dict[str, Any]:
+    user = fake.users.get(str(required(params, "user")))
+    if user is None:
+        raise SlackError("user_not_found")
+    return {"user": user.to_api()}
+
+
+def usergroups_users_list(fake: FakeSlack, params: dict[str, Any]) -> dict[str, Any]:
+    group = fake.groups.get(str(required(params, "usergroup")))
+    if group is None:
+        raise SlackError("no_such_subteam")
+    return {"users": list(group.users)}
+
+
+def files_get_upload_url_external(fake: FakeSlack, params: dict[str, Any]) -> dict[str, Any]:
+    filename = str(required(params, "filename"))
+    try:
+        length = int(required(params, "length"))
+    except ValueError:
+        raise SlackError("invalid_arguments", "length must be an integer") from None
+    file = UploadedFile(id=fake.new_id("F"), filename=filename, length=length)
+    fake.files[file.id] = file
+    return {"upload_url": f"{fake.url}/upload/{file.id}", "file_id": file.id}
+
+
+def files_complete_upload_external(fake: FakeSlack, params: dict[str, Any]) -> dict[str, Any]:
+    entries = required(params, "files")
+    if isinstance(entries, str):
+        entries = json.loads(entries)
+    channel_id = params.get("channel_id") or params.get("channels")
+    channel = resolve_channel(fake, str(channel_id)) if channel_id else None
+    if channel is not None and not channel.bot_member:
+        raise SlackError("not_in_channel")
+    done: list[dict[str, Any]] = []
+    for entry in entries:
+        file = fake.files.get(entry.get("id"))
+        if file is None or file.content is None:
+            raise SlackError("file_not_found", f"no uploaded bytes for {entry.get('id')!r}")
+        file.title = entry.get("title") or file.filename
+        if channel is not None:
+            file.channel, file.thread_ts, file.shared = channel.id, params.get("thread_ts") or None, True
+            file.initial_comment = params.get("initial_comment") or None
+        done.append({"id": file.id, "title": file.title, "name": file.filename, "size": file.length})
+    if channel is not None:
+        comment = params.get("initial_comment") or ""
+        message = fake.add_message(channel.id, fake.bot_user_id, comment, [], thread_ts=file.thread_ts)
+        message.files = [f["id"] for f in done]
+    return {"files": done}
+
+
+def apps_connections_open(fake: FakeSlack, params: dict[str, Any]) -> dict[str, Any]:
+    return {"url": fake.socket.mint_url(fake.url)}
+
+
+METHODS: dict[str, Handler] = {
+    "auth.test": auth_test,
+    "chat.postMessage": chat_post_message,
+    "chat.update": chat_update,
+    "chat.postEphemeral": chat_post_ephemeral,
+    "chat.getPermalink": chat_get_permalink,
+    "conversations.open": conversations_open,
+    "conversations.info": conversations_info,
+    "conversations.replies": conversations_replies,
+    "users.info": users_info,
+    "usergroups.users.list": usergroups_users_list,
+    "files.getUploadURLExternal": files_get_upload_url_external,
+    "files.completeUploadExternal": files_complete_upload_external,
+    "apps.connections.open": apps_connections_open,
+}
+
+__all__ = ["METHODS", "Handler", "SlackError", "checked_message", "required", "resolve_channel"]
