@@ -1,0 +1,192 @@
+"""`SlackReporter`: the follower's `Reporter` port in Slack.
+
+- One status message per request, in the request card's thread: posted once (its ref is saved
+  through `save_status_message`, so a restarted bot edits the same one), then edited in place with
+  `chat.update`, at most once every `min_edit_interval` seconds per message. Updates arriving inside
+  the window are coalesced: only the latest state is kept and it is sent when the window opens, so
+  the last state is never dropped.
+- The final summary is a NEW reply in the thread (never an edit), with the requester mentioned;
+  past `INLINE_COMPUTERS` computers the whole table is attached as a CSV (`files_upload_v2`). Then
+  both cards (request and approval) are updated to show the outcome.
+
+Only the views' whitelisted fields (`SessionResult`) are sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.slack.approvals.views import approval_card
+from bot.slack.reports import ids
+from bot.slack.reports.views import INLINE_COMPUTERS, final_summary, status_message, summary_csv
+from bot.slack.requests.views import request_card
+from bot.workflow.model import MessageRef, Request, SessionResult
+
+log = logging.getLogger(__name__)
+
+SaveRef = Callable[[int, MessageRef], Awaitable[Any]]
+SUMMARY_EVENT = "immy_request_summary"
+FLUSH_ATTEMPTS = 3
+
+
+@dataclass
+class _Status:
+    ref: MessageRef | None
+    latest: tuple[str, list[dict]] | None = None
+    sent_at: float = float("-inf")  # loop time the last post/edit was answered
+    flusher: asyncio.Task[None] | None = None
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    closed: bool = False
+
+
+@dataclass
+class _Final:
+    posted: int = 0  # summary messages already posted (a retried `final` skips them)
+    csv_sent: bool = False
+
+
+class SlackReporter:
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        *,
+        base_url: str,
+        save_status_message: SaveRef,
+        min_edit_interval: float = 2.0,
+        inline_limit: int = INLINE_COMPUTERS,
+    ) -> None:
+        self._client = client
+        self._base_url = base_url
+        self._save = save_status_message
+        self.min_edit_interval = min_edit_interval
+        self.inline_limit = inline_limit
+        self._status: dict[int, _Status] = {}
+        self._finals: dict[int, _Final] = {}
+
+    # ---- status message ----------------------------------------------------------------------
+
+    async def progress(self, request: Request, *, immybot_unavailable: bool = False) -> None:
+        if request.request_card is None:
+            log.warning("request %s has no request card: no thread to report in", request.id)
+            return
+        state = self._state(request)
+        if state.closed:
+            return
+        state.latest = status_message(request, names=_names(request), immybot_unavailable=immybot_unavailable)
+        if state.flusher is None or state.flusher.done():
+            state.flusher = asyncio.create_task(self._flush(request), name=f"status-{request.id}")
+
+    def _state(self, request: Request) -> _Status:
+        state = self._status.get(request.id)
+        if state is None:
+            state = self._status[request.id] = _Status(ref=request.status_message)
+        return state
+
+    async def _flush(self, request: Request) -> None:
+        """Send the latest state, no sooner than `min_edit_interval` after the previous send."""
+        state = self._status[request.id]
+        loop = asyncio.get_running_loop()
+        failures = 0
+        while state.latest is not None:
+            wait = state.sent_at + self.min_edit_interval - loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            async with state.lock:
+                text, blocks = state.latest
+                state.latest = None
+                try:
+                    await self._send_status(request, state, text, blocks)
+                    failures = 0
+                except Exception:
+                    failures += 1
+                    log.warning("status message update failed (%d)", failures, exc_info=True)
+                    if state.latest is None and failures < FLUSH_ATTEMPTS:
+                        state.latest = (text, blocks)  # keep it: never drop the newest state
+                finally:
+                    state.sent_at = loop.time()
+
+    async def _send_status(self, request: Request, state: _Status, text: str, blocks: list[dict]) -> None:
+        if state.ref is None:
+            card = request.request_card
+            assert card is not None
+            answer = await self._client.chat_postMessage(
+                channel=card.channel, thread_ts=card.ts, text=text, blocks=blocks
+            )
+            state.ref = MessageRef(channel=str(answer["channel"]), ts=str(answer["ts"]))
+            await self._save(request.id, state.ref)
+        else:
+            await self._client.chat_update(channel=state.ref.channel, ts=state.ref.ts, text=text, blocks=blocks)
+
+    async def _settle(self, request: Request) -> None:
+        """Bring the status message to the request's final state and stop editing it."""
+        state = self._state(request)
+        state.latest = status_message(request, names=_names(request))
+        if state.flusher is None or state.flusher.done():
+            state.flusher = asyncio.create_task(self._flush(request), name=f"status-{request.id}")
+        with contextlib.suppress(Exception):
+            await asyncio.shield(state.flusher)
+        state.closed = True
+
+    # ---- final summary -----------------------------------------------------------------------
+
+    async def final(self, request: Request, results: list[SessionResult]) -> None:
+        card = request.request_card
+        if card is None:
+            log.error("request %s has no request card: the summary cannot be posted", request.id)
+            return
+        await self._settle(request)
+        done = self._finals.setdefault(request.id, _Final())
+        limit = self.inline_limit if len(results) > self.inline_limit else None
+        messages = final_summary(request, results, self._base_url, inline_limit=limit)
+        for index, (text, blocks) in enumerate(messages):
+            if index < done.posted:
+                continue
+            await self._client.chat_postMessage(
+                channel=card.channel,
+                thread_ts=card.ts,
+                text=text,
+                blocks=blocks,
+                metadata={"event_type": SUMMARY_EVENT, "event_payload": {"request_id": request.id, "part": index}},
+            )
+            done.posted = index + 1
+        if limit is not None and not done.csv_sent:
+            await self._client.files_upload_v2(
+                channel=card.channel,
+                thread_ts=card.ts,
+                content=summary_csv(results),
+                filename=ids.SUMMARY_CSV_FILENAME.format(id=request.id),
+                title=f"{request.label} results",
+                request_file_info=False,
+            )
+            done.csv_sent = True
+        await self._update_cards(request)
+        self._finals.pop(request.id, None)
+        self._status.pop(request.id, None)
+
+    async def _update_cards(self, request: Request) -> None:
+        for ref, render in ((request.request_card, request_card), (request.approval_card, approval_card)):
+            if ref is None:
+                continue
+            text, blocks = render(request)
+            try:
+                await self._client.chat_update(channel=ref.channel, ts=ref.ts, text=text, blocks=blocks)
+            except SlackApiError as error:
+                log.warning("could not update a card with the outcome: %s", error.response.get("error"))
+
+    async def aclose(self) -> None:
+        tasks = [s.flusher for s in self._status.values() if s.flusher is not None and not s.flusher.done()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _names(request: Request) -> dict[int, str]:
+    return {c.id: c.name for c in request.targets.computers}
