@@ -19,7 +19,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -29,6 +29,10 @@ from bot.slack.reports import ids
 from bot.slack.reports.views import INLINE_COMPUTERS, final_summary, status_message, summary_csv
 from bot.slack.requests.views import request_card
 from bot.workflow.model import MessageRef, Request, SessionResult
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+    from bot.workflow.service import RequestService
 
 log = logging.getLogger(__name__)
 
@@ -190,3 +194,12 @@ class SlackReporter:
 
 def _names(request: Request) -> dict[int, str]:
     return {c.id: c.name for c in request.targets.computers}
+
+
+def make_reporter(client: AsyncWebClient, service: RequestService, settings: Settings) -> SlackReporter:
+    """The reporter the bot runs with: the status message's ref is saved on the request."""
+
+    async def save(request_id: int, ref: MessageRef) -> None:
+        await service.set_cards(request_id, status_message=ref)
+
+    return SlackReporter(client, base_url=settings.base_url, save_status_message=save)
