@@ -16,6 +16,8 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.response import BoltResponse
 
+from bot.slack.payloads import BadPayload, check_body
+
 log = logging.getLogger(__name__)
 
 Claim = Callable[[str], Awaitable[bool]]
@@ -52,4 +54,17 @@ def install_dedup(app: AsyncApp, claim: Claim, on_duplicate: Callable[[str], Non
             if on_duplicate is not None:
                 on_duplicate(key)
             return BoltResponse(status=200, body="")
+        return await next()
+
+
+def install_shape_check(app: AsyncApp) -> None:
+    """Socket Mode deliveries skip the HTTP door: check their shape here too (→ 400, no listener)."""
+
+    @app.middleware
+    async def reject_malformed(body: dict[str, Any], next: Callable[[], Awaitable[None]]) -> Any:
+        try:
+            check_body(body)
+        except BadPayload as error:
+            log.info("rejected a malformed Slack delivery", extra={"reason": str(error)})
+            return BoltResponse(status=400, body="")
         return await next()

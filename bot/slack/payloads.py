@@ -119,11 +119,30 @@ def check_shape(body: bytes, content_type: str) -> None:
         raise BadPayload("not a slash command") from error
 
 
+def check_body(data: object) -> None:
+    """The same checks for an already-decoded body (Socket Mode hands Bolt a dict)."""
+    if not isinstance(data, dict):
+        raise BadPayload("body is not an object")
+    if "command" in data:
+        try:
+            SlashCommand.model_validate(data)
+        except ValidationError as error:
+            raise BadPayload("not a slash command") from error
+    elif data.get("type") in ("event_callback", "url_verification"):
+        _check_json_event(json.dumps(data))
+    else:
+        _check_interactive_dict(data)
+
+
 def _check_interactive(raw: str) -> None:
     try:
         data = json.loads(raw)
     except ValueError as error:
         raise BadPayload("payload is not JSON") from error
+    _check_interactive_dict(data)
+
+
+def _check_interactive_dict(data: object) -> None:
     if not isinstance(data, dict):
         raise BadPayload("payload is not an object")
     try:

@@ -95,7 +95,8 @@ class Decisions:
             meta = json.loads(view.get("private_metadata") or "{}")
             request_id = int(meta["request_id"])
         except (ValueError, KeyError, TypeError):
-            await ack(response_action="errors", errors={ids.DENY_REASON_BLOCK: "This form is broken; click Deny again."})
+            broken = "This form is broken; click Deny again."
+            await ack(response_action="errors", errors={ids.DENY_REASON_BLOCK: broken})
             return
         reason = str(
             (((view.get("state") or {}).get("values") or {}).get(ids.DENY_REASON_BLOCK) or {})

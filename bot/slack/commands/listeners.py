@@ -119,7 +119,7 @@ class Commands:
             return
         running = request.state is RequestState.RUNNING
         if running:
-            self.services.follower.cancel(request.id)
+            await self.services.follower.cancel(request.id)
         await cards.refresh_cards(self.services.client, request)
         if await self.services.service.claim(f"cancelled:{request.id}", ttl_seconds=7 * 86400):
             tail = " — stopping its ImmyBot sessions" if running else ""

@@ -1,0 +1,203 @@
+"""The composition root: every long-lived part of the bot, built, started and stopped in one place.
+
+    async with build_services(settings) as services: ...   # store, catalog, follower, Bolt app
+    async with running_bot(settings) as bot: bot.url         # + HTTP server and/or Socket Mode
+
+`running_bot` is how tests, the demo and the benchmark run the whole bot in-process: it serves
+`/slack/events` (HTTP mode), `/healthz` and `/metrics` on `settings.port` (0 = a free port).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import metrics
+from bot.config import Settings
+from bot.health import HealthCheck, slack_probe, store_probe, token_probe
+from bot.immybot.client import ImmyBotClient
+from bot.sandbox.server import serve
+from bot.slack import cards
+from bot.slack.app import immybot_transport, make_app, make_client, wire
+from bot.slack.groups import SlackGroupDirectory
+from bot.store import Store
+from bot.web import build_web_app
+from bot.workflow.expiry import expiry_loop
+from bot.workflow.follower import Follower
+from bot.workflow.model import Request, RequestState
+from bot.workflow.policy import Policy
+from bot.workflow.service import RequestService
+
+log = logging.getLogger(__name__)
+
+EXPIRY_CHECK_MAX_SECONDS = 30.0
+_STATE_EVENTS = {
+    RequestState.PENDING: "request.created",
+    RequestState.APPROVED: "request.approved",
+    RequestState.DENIED: "request.denied",
+    RequestState.EXPIRED: "request.expired",
+    RequestState.CANCELLED: "request.cancelled",
+    RequestState.FINISHED: "request.finished",
+}
+
+
+@dataclass
+class Services:
+    settings: Settings
+    store: Store
+    service: RequestService
+    policy: Policy
+    immybot: ImmyBotClient
+    catalog: Any  # bot.immybot.catalog.Catalog
+    follower: Follower
+    client: AsyncWebClient
+    app: AsyncApp
+    health: HealthCheck
+    background: set[asyncio.Task[Any]] = field(default_factory=set)
+
+    # ---- metrics the listeners report through (no Prometheus in the listeners) ----------------
+
+    def observe_request(self, request: Request) -> None:
+        if request.auto_approved and request.state is RequestState.APPROVED:
+            metrics.REQUESTS.labels("request.created").inc()
+        event = _STATE_EVENTS.get(request.state)
+        if event is not None:
+            metrics.REQUESTS.labels(event).inc()
+        if request.state is RequestState.APPROVED:
+            metrics.APPROVALS.inc()
+        elif request.state is RequestState.DENIED:
+            metrics.DENIALS.inc()
+        elif request.state is RequestState.EXPIRED:
+            metrics.EXPIRIES.inc()
+
+    def observe_refusal(self, kind: str) -> None:
+        metrics.REFUSALS.labels(kind).inc()
+
+    async def refresh_home(self, user: str) -> None:
+        from bot.slack.home.listeners import publish_home
+
+        try:
+            await publish_home(self, user)
+        except Exception:
+            log.warning("could not refresh App Home", exc_info=True)
+
+    async def on_expired(self, request: Request) -> None:
+        """Expiry loop callback: both cards show it, the requester is told in the thread."""
+        self.observe_request(request)
+        await cards.refresh_cards(self.client, request)
+        hours = self.settings.approval_ttl_hours
+        await cards.thread_reply(
+            self.client, request,
+            f"<@{request.requester}> request #{request.id} expired: nobody decided within {hours:g} h. "
+            "Submit it again with `/immy` if it is still needed.",
+        )
+
+
+async def _load_catalog(catalog: Any) -> None:
+    try:
+        await catalog.load()
+    except Exception as error:
+        log.error("catalog could not be loaded at start; carrying on empty and refreshing in the background",
+                  extra={"error": f"{type(error).__name__}: {error}"})
+
+
+@contextlib.asynccontextmanager
+async def build_services(settings: Settings) -> AsyncIterator[Services]:
+    from bot.immybot.catalog import Catalog
+    from bot.immybot.port import ImmyBotSessions
+    from bot.slack.reports.reporter import SlackReporter
+
+    async with contextlib.AsyncExitStack() as stack:
+        store = await Store.open(settings.audit_db)
+        stack.push_async_callback(store.close)
+        client = make_client(settings)
+        app = make_app(settings, client)
+        policy = Policy.from_settings(settings, SlackGroupDirectory(client))
+        service = RequestService(store, policy)
+        immybot = ImmyBotClient(settings, transport=immybot_transport())
+        stack.push_async_callback(immybot.aclose)
+        catalog = Catalog(immybot)
+        metrics.bind_catalog(catalog)
+        await _load_catalog(catalog)
+        catalog.start_refresh(settings.catalog_refresh_minutes * 60)
+        stack.push_async_callback(catalog.stop)
+        reporter = SlackReporter(
+            client,
+            base_url=settings.base_url,
+            save_status_message=lambda request_id, ref: service.set_cards(request_id, status_message=ref),
+        )
+        stack.push_async_callback(reporter.aclose)
+        follower = Follower(
+            service,
+            ImmyBotSessions(immybot),
+            reporter,
+            poll_seconds=settings.session_poll_seconds,
+            max_wait=timedelta(hours=settings.session_max_wait_hours),
+            on_session_end=lambda outcome: metrics.SESSIONS.labels(outcome).inc(),
+        )
+        health = HealthCheck(
+            database=store_probe(store),
+            slack=slack_probe(client),
+            immybot_token=token_probe(immybot),
+            catalog=lambda: catalog,
+            refresh_minutes=settings.catalog_refresh_minutes,
+        )
+        services = Services(settings, store, service, policy, immybot, catalog, follower, client, app, health)
+        wire(app, services)
+        await follower.start()
+        stack.push_async_callback(follower.aclose)
+        every = min(EXPIRY_CHECK_MAX_SECONDS, max(0.2, settings.approval_ttl_hours * 3600 / 10))
+        expiry = asyncio.create_task(expiry_loop(service, every, services.on_expired), name="expiry-loop")
+        stack.push_async_callback(_cancel, expiry)
+        yield services
+
+
+async def _cancel(task: asyncio.Task[Any]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+@dataclass
+class RunningBot:
+    services: Services
+    url: str
+    socket_mode: bool
+    socket_handler: AsyncSocketModeHandler | None = None
+
+
+@contextlib.asynccontextmanager
+async def running_bot(
+    settings: Settings, *, socket: bool | None = None, host: str = "127.0.0.1"
+) -> AsyncIterator[RunningBot]:
+    """The whole bot, serving HTTP on `settings.port` and, in Socket Mode, connected to Slack."""
+    use_socket = settings.socket_mode if socket is None else socket
+    settings.require_mode(socket=use_socket)
+    async with build_services(settings) as services:
+        secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
+        web = build_web_app(
+            health=services.health,
+            metrics=metrics.render,
+            bolt_app=None if use_socket else services.app,
+            signing_secret=secret,
+        )
+        async with serve(web, host=host, port=settings.port, log_level="warning") as served:
+            handler: AsyncSocketModeHandler | None = None
+            if use_socket:
+                assert settings.slack_app_token is not None
+                handler = AsyncSocketModeHandler(services.app, settings.slack_app_token.get_secret_value())
+                await handler.connect_async()
+            try:
+                yield RunningBot(services, served.url, use_socket, handler)
+            finally:
+                if handler is not None:
+                    await handler.close_async()

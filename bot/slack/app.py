@@ -1,0 +1,70 @@
+"""The Bolt app: its Web API client (rate-limit retries, error metrics), middleware, error handler
+and every feature's listeners. No I/O at build time.
+"""
+
+from __future__ import annotations
+
+import os
+import ssl
+from typing import TYPE_CHECKING
+
+import httpx
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import metrics
+from bot.config import Settings
+from bot.slack.approvals import listeners as approvals
+from bot.slack.commands import listeners as commands
+from bot.slack.errors import install_error_handler
+from bot.slack.home import listeners as home
+from bot.slack.middleware import install_dedup, install_shape_check
+from bot.slack.requests import listeners as requests
+
+if TYPE_CHECKING:
+    from bot.services import Services
+
+SLACK_TIMEOUT_SECONDS = 15
+RATE_LIMIT_RETRIES = 4
+
+
+def make_client(settings: Settings) -> AsyncWebClient:
+    return AsyncWebClient(
+        token=settings.slack_bot_token.get_secret_value(),
+        base_url=settings.slack_api_url,
+        timeout=SLACK_TIMEOUT_SECONDS,
+        retry_handlers=[
+            metrics.SlackErrorRecorder(),
+            AsyncConnectionErrorRetryHandler(max_retry_count=2),
+            AsyncRateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES),
+        ],
+    )
+
+
+def make_app(settings: Settings, client: AsyncWebClient) -> AsyncApp:
+    secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
+    return AsyncApp(client=client, signing_secret=secret, name="immybot-slack")
+
+
+def immybot_transport() -> httpx.AsyncBaseTransport:
+    """ImmyBot's HTTP transport, timed per route; a private CA from SSL_CERT_FILE / REQUESTS_CA_BUNDLE."""
+    bundle = os.environ.get("SSL_CERT_FILE") or os.environ.get("REQUESTS_CA_BUNDLE")
+    verify: ssl.SSLContext | bool = ssl.create_default_context(cafile=bundle) if bundle else True
+    return metrics.InstrumentedTransport(httpx.AsyncHTTPTransport(verify=verify))
+
+
+def wire(app: AsyncApp, services: Services) -> None:
+    """Middleware first (shape, then dedup), then the one error handler, then the features."""
+    app.middleware(metrics.ack_timing_middleware)
+    install_shape_check(app)
+    install_dedup(app, lambda key: services.service.claim(key, ttl_seconds=24 * 3600),
+                  on_duplicate=lambda key: metrics.REFUSALS.labels("duplicate_delivery").inc())
+    install_error_handler(app)
+    commands.register(app, services)
+    requests.register(app, services)
+    approvals.register(app, services)
+    home.register(app, services)
