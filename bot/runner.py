@@ -1,12 +1,44 @@
-"""`immybot-slack run`: load settings, pick the Slack mode, serve until stopped."""
+"""`immybot-slack run`: load settings, pick the Slack mode, serve until SIGINT/SIGTERM."""
 
 from __future__ import annotations
 
-from bot.config import load_settings
+import asyncio
+import contextlib
+import logging
+import signal
+
+from bot.config import Settings, load_settings
+from bot.logs import register_secrets, setup_logging
+
+log = logging.getLogger("bot.runner")
+
+
+def _secrets(settings: Settings) -> list[str | None]:
+    values = [settings.slack_bot_token, settings.slack_signing_secret, settings.slack_app_token,
+              settings.immybot_client_secret]
+    return [v.get_secret_value() if v is not None else None for v in values]
+
+
+async def serve_until_stopped(settings: Settings, socket: bool) -> None:
+    from bot.services import running_bot
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    async with running_bot(settings, socket=socket, host="0.0.0.0") as bot:
+        mode = "Socket Mode" if socket else "HTTP (POST /slack/events)"
+        log.info("immybot-slack is running", extra={"mode": mode, "url": bot.url})
+        await stop.wait()
+        log.info("stopping")
 
 
 def run(socket: bool | None = None) -> int:
     settings = load_settings()
     use_socket = settings.socket_mode if socket is None else socket
     settings.require_mode(socket=use_socket)
-    raise NotImplementedError("the Slack app wiring is not built yet")
+    register_secrets(_secrets(settings))
+    setup_logging(settings.log_level, settings.log_format)
+    asyncio.run(serve_until_stopped(settings, use_socket))
+    return 0
