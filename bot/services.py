@@ -114,7 +114,7 @@ async def _load_catalog(catalog: Any) -> None:
 async def build_services(settings: Settings) -> AsyncIterator[Services]:
     from bot.immybot.catalog import Catalog
     from bot.immybot.port import ImmyBotSessions
-    from bot.slack.reports.reporter import SlackReporter
+    from bot.slack.reports.reporter import make_reporter
 
     async with contextlib.AsyncExitStack() as stack:
         store = await Store.open(settings.audit_db)
@@ -130,11 +130,7 @@ async def build_services(settings: Settings) -> AsyncIterator[Services]:
         await _load_catalog(catalog)
         catalog.start_refresh(settings.catalog_refresh_minutes * 60)
         stack.push_async_callback(catalog.stop)
-        reporter = SlackReporter(
-            client,
-            base_url=settings.base_url,
-            save_status_message=lambda request_id, ref: service.set_cards(request_id, status_message=ref),
-        )
+        reporter = make_reporter(client, service, settings)
         stack.push_async_callback(reporter.aclose)
         follower = Follower(
             service,
