@@ -1,0 +1,121 @@
+"""The hash chain: SPEC-exact hashing, append-only triggers, and tampering named by row."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from bot.store import Store
+from bot.store.audit import GENESIS_HASH, verify_rows
+from bot.store.audit_cli import verify, verify_file
+from bot.workflow.service import RequestService
+from tests.workflow.factories import APPROVER, make_draft, make_service
+
+
+async def _log_with_rows(tmp_path: Path, requests: int = 4) -> Path:
+    db = tmp_path / "audit.db"
+    service, store = await make_service(db)
+    for _ in range(requests):
+        request = await service.submit(make_draft(reason='Ünïcode ✓ "quoted"\nline'))
+        await service.approve(request.id, APPROVER)
+    await store.close()
+    return db  # 2 rows per request
+
+
+def _tamper(db: Path, *statements: str) -> None:
+    conn = sqlite3.connect(db)
+    conn.execute("DROP TRIGGER IF EXISTS audit_no_update")
+    conn.execute("DROP TRIGGER IF EXISTS audit_no_delete")
+    for statement in statements:
+        conn.execute(statement)
+    conn.commit()
+    conn.close()
+
+
+async def test_hash_is_spec_exact(service: RequestService) -> None:
+    await service.submit(make_draft(reason="naïve ✓"))
+    row = (await service.audit_rows())[0]
+    body = {k: v for k, v in row.items() if k != "hash"}
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert "naïve ✓" in canonical and row["prev_hash"] == "0" * 64 == GENESIS_HASH
+    assert row["hash"] == hashlib.sha256((row["prev_hash"] + canonical).encode("utf-8")).hexdigest()
+    assert set(row) == {
+        "id", "at", "request_id", "event", "actor", "requester", "software", "action", "targets", "reason",
+        "decision_reason", "immybot_session_ids", "outcome", "prev_hash", "hash",
+    }  # fmt: skip
+    assert row["at"].endswith("Z") and row["software"] == {"name": "7-Zip", "id": 714, "catalog": "Global"}
+    assert row["decision_reason"] is None and row["immybot_session_ids"] is None
+
+
+async def test_triggers_refuse_update_and_delete(svc_store: tuple[RequestService, Store]) -> None:
+    service, store = svc_store
+    await service.submit(make_draft())
+    for statement in ("UPDATE audit SET actor = 'UEVIL'", "DELETE FROM audit"):
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            async with store.write() as tx:
+                await tx.conn.execute(statement)
+    assert len(await service.audit_rows()) == 1
+
+
+async def test_intact_log_verifies(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = await _log_with_rows(tmp_path)
+    assert await verify(str(db)) == 0
+    assert capsys.readouterr().out.strip() == "OK: 8 rows"
+
+
+@pytest.mark.parametrize(
+    ("statements", "expected"),
+    [
+        (["UPDATE audit SET actor = 'UEVIL' WHERE id = 5"], "FAIL: row 5: hash mismatch"),
+        (['UPDATE audit SET targets = \'[{"id":9,"name":"DC-01"}]\' WHERE id = 3'], "FAIL: row 3: hash mismatch"),
+        (["DELETE FROM audit WHERE id = 6"], "FAIL: row 6 missing (ids jump 5 -> 7)"),
+        (["DELETE FROM audit WHERE id = 1"], "FAIL: row 1 missing (first id is 2)"),
+        (
+            [  # swap rows 4 and 5 (every column but id)
+                "UPDATE audit SET id = -4 WHERE id = 4",
+                "UPDATE audit SET id = 4 WHERE id = 5",
+                "UPDATE audit SET id = 5 WHERE id = -4",
+            ],
+            "FAIL: row 4: prev_hash does not match row 3",
+        ),
+        (
+            [  # a forged row appended with the right prev_hash but a made-up hash
+                "INSERT INTO audit SELECT id + 1, at, request_id, 'request.approved', 'UEVIL', requester, software, "
+                "action, targets, reason, NULL, NULL, NULL, hash, hash FROM audit WHERE id = 8"
+            ],
+            "FAIL: row 9: hash mismatch",
+        ),
+        (
+            ["UPDATE audit SET prev_hash = '" + "1" * 64 + "' WHERE id = 1"],
+            "FAIL: row 1: prev_hash does not match the genesis hash (64 zeros)",
+        ),
+    ],
+)
+async def test_tampering_is_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], statements: list[str], expected: str
+) -> None:
+    db = await _log_with_rows(tmp_path)
+    _tamper(db, *statements)
+    assert await verify(str(db)) == 1
+    assert capsys.readouterr().out.strip() == expected
+
+
+async def test_raw_file_edit_is_detected(tmp_path: Path) -> None:
+    db = await _log_with_rows(tmp_path)
+    conn = sqlite3.connect(db)
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    data = db.read_bytes()
+    at = data.rfind(b"request.approved")  # only audit rows hold event names
+    assert at > 0
+    db.write_bytes(data[:at] + b"R" + data[at + 1 :])  # change one byte, as a hex editor would
+    report = await verify_file(db)
+    assert not report.ok and report.bad_row is not None and "hash mismatch" in (report.problem or "")
+
+
+def test_verify_rows_reusable() -> None:
+    assert verify_rows([]).line() == "OK: 0 rows"

@@ -1,0 +1,101 @@
+"""`audit export`: field sets for CSV and JSONL, filters, and the real CLI in a subprocess."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.store.audit import FIELDS, verify_rows
+from bot.store.audit_cli import export, open_readonly, write_export
+from tests.conftest import REPO
+from tests.workflow.factories import APPROVER, Clock, make_draft, make_service
+
+
+async def _db(tmp_path: Path) -> Path:
+    db = tmp_path / "audit.db"
+    clock = Clock()
+    service, store = await make_service(db, clock)
+    first = await service.submit(make_draft(email="ana@example.com"))  # rows 1-2 on Jan 15
+    await service.deny(first.id, APPROVER, 'not this week, "sorry"')
+    clock.advance(days=2)
+    second = await service.submit(make_draft())  # rows 3-4 on Jan 17
+    await service.approve(second.id, APPROVER)
+    await store.close()
+    return db
+
+
+async def _export(db: Path, fmt: str, **filters: object) -> str:
+    out = io.StringIO()
+    conn = await open_readonly(db)
+    try:
+        await write_export(conn, out, fmt, batch=3, **filters)  # type: ignore[arg-type]
+    finally:
+        await conn.close()
+    return out.getvalue()
+
+
+async def test_jsonl_rows_are_spec_shaped_and_verify(tmp_path: Path) -> None:
+    db = await _db(tmp_path)
+    rows = [json.loads(line) for line in (await _export(db, "jsonl")).splitlines()]
+    assert [r["id"] for r in rows] == [1, 2, 3, 4]
+    assert all(list(r) == list(FIELDS) for r in rows)
+    assert rows[0]["targets"][-1] == {"email": "ana@example.com"}
+    assert rows[1]["decision_reason"] == 'not this week, "sorry"' and rows[1]["event"] == "request.denied"
+    assert rows[0]["request_id"] == 1 and rows[0]["immybot_session_ids"] is None
+    assert verify_rows(rows).ok  # an export can be re-verified on its own
+
+
+async def test_csv_header_and_nested_json(tmp_path: Path) -> None:
+    db = await _db(tmp_path)
+    reader = csv.DictReader(io.StringIO(await _export(db, "csv")))
+    assert tuple(reader.fieldnames or ()) == FIELDS
+    rows = list(reader)
+    assert len(rows) == 4
+    assert json.loads(rows[0]["software"]) == {"name": "7-Zip", "id": 714, "catalog": "Global"}
+    assert json.loads(rows[0]["targets"])[0] == {"id": 1, "name": "PC-1"}
+    assert rows[0]["decision_reason"] == ""  # null
+
+
+async def test_filters(tmp_path: Path) -> None:
+    db = await _db(tmp_path)
+    since = "2026-01-16T00:00:00+00:00"
+    from bot.store.audit import parse_since
+
+    assert [json.loads(x)["id"] for x in (await _export(db, "jsonl", since=parse_since(since))).splitlines()] == [3, 4]
+    assert [json.loads(x)["id"] for x in (await _export(db, "jsonl", request_id=1)).splitlines()] == [1, 2]
+    assert await _export(db, "jsonl", request_id=1, since=parse_since("2026-01-16")) == ""
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "audit", *args], cwd=REPO, capture_output=True, text=True, timeout=60
+    )
+
+
+async def test_real_cli_export_and_verify(tmp_path: Path) -> None:
+    db = await _db(tmp_path)
+    out = _cli("export", "--format", "jsonl", "--since", "2026-01-16", "--db", str(db))
+    assert out.returncode == 0, out.stderr
+    assert [json.loads(line)["id"] for line in out.stdout.splitlines()] == [3, 4]
+    out = _cli("export", "--format", "csv", "--request", "2", "--db", str(db))
+    assert out.returncode == 0 and out.stdout.splitlines()[0] == ",".join(FIELDS)
+    assert [r["id"] for r in csv.DictReader(io.StringIO(out.stdout))] == ["3", "4"]
+    out = _cli("verify", "--db", str(db))
+    assert (out.returncode, out.stdout.strip()) == (0, "OK: 4 rows")
+
+
+async def test_cli_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    db = await _db(tmp_path)
+    assert await export("jsonl", "last tuesday", None, str(db)) == 2
+    assert "--since" in capsys.readouterr().err
+    assert await export("jsonl", None, None, str(tmp_path / "missing.db")) == 1
+    assert not (tmp_path / "missing.db").exists()  # export never creates a database
+    monkeypatch.setenv("AUDIT_DB", str(db))
+    assert await export("jsonl", None, 2, None) == 0  # default path comes from AUDIT_DB
+    assert len(capsys.readouterr().out.splitlines()) == 2

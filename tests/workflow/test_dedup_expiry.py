@@ -1,0 +1,127 @@
+"""Idempotency keys (replays return the original result) and approval expiry."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from bot.store import Store
+from bot.workflow.errors import IllegalTransition, NotAllowed
+from bot.workflow.model import Request, RequestState
+from bot.workflow.policy import expiry_loop
+from bot.workflow.service import RequestService
+from tests.workflow.factories import (
+    APPROVER,
+    APPROVER2,
+    REQUESTER,
+    STRANGER,
+    Clock,
+    make_draft,
+    make_policy,
+    make_service,
+)
+
+
+async def _count(service: RequestService, event: str) -> int:
+    return sum(1 for r in await service.audit_rows() if r["event"] == event)
+
+
+async def test_submit_replay_returns_same_request(service: RequestService) -> None:
+    first = await service.submit(make_draft(), dedup_key="view:V1")
+    again = await asyncio.gather(*(service.submit(make_draft(), dedup_key="view:V1") for _ in range(10)))
+    assert {r.id for r in again} == {first.id}
+    assert len(await service.recent_for(REQUESTER)) == 1 and await _count(service, "request.created") == 1
+    other = await service.submit(make_draft(), dedup_key="view:V2")
+    assert other.id != first.id
+
+
+async def test_refused_submission_does_not_burn_the_key(service: RequestService) -> None:
+    with pytest.raises(Exception, match="limit"):
+        await service.submit(make_draft(computers=9), dedup_key="view:V1")
+    fixed = await service.submit(make_draft(), dedup_key="view:V1")  # same view id, corrected input
+    assert fixed.state is RequestState.PENDING
+
+
+async def test_decision_replay(service: RequestService, clock: Clock) -> None:
+    request = await service.submit(make_draft())
+    key = "button:1700000000.1:approve:" + APPROVER
+    await service.approve(request.id, APPROVER, dedup_key=key)
+    clock.advance(seconds=5)
+    replay = await service.approve(request.id, APPROVER, dedup_key=key)  # Slack retry: no error
+    assert replay.state is RequestState.APPROVED and replay.decided_at == clock.now.replace(second=0)
+    assert await _count(service, "request.approved") == 1
+    with pytest.raises(IllegalTransition):  # a different click (other key) is a stale click
+        await service.approve(request.id, APPROVER2, dedup_key="button:other")
+
+
+async def test_refused_decision_replay_raises_without_second_row(service: RequestService) -> None:
+    request = await service.submit(make_draft())
+    for _ in range(3):
+        with pytest.raises(NotAllowed, match="not an approver"):
+            await service.approve(request.id, STRANGER, dedup_key="k")
+    assert await _count(service, "decision.refused") == 1
+
+
+async def test_claim_and_prune(svc_store: tuple[RequestService, Store], clock: Clock) -> None:
+    service, store = svc_store
+    assert await service.claim("event:Ev1") is True
+    assert await service.claim("event:Ev1") is False
+    assert await service.claim("event:Ev2", ttl_seconds=10) is True
+    clock.advance(seconds=11)
+    assert await service.claim("event:Ev2", ttl_seconds=10) is True  # expired key is taken over
+    clock.advance(hours=2)
+    await service.expire_due()  # prunes expired keys
+    async with store.read() as tx, tx.conn.execute("SELECT COUNT(*) FROM dedup") as cursor:
+        assert (await cursor.fetchone())[0] == 0  # type: ignore[index]
+    assert await service.claim("event:Ev1") is True
+
+
+async def test_expiry(tmp_path: Path) -> None:
+    clock = Clock()
+    service, store = await make_service(tmp_path / "a.db", clock)
+    try:
+        old = await service.submit(make_draft())
+        clock.advance(hours=23)
+        young = await service.submit(make_draft())
+        approved = await service.submit(make_draft())
+        await service.approve(approved.id, APPROVER)
+        assert await service.expire_due() == []
+        clock.advance(hours=1, seconds=1)
+        expired = await service.expire_due()
+        assert [r.id for r in expired] == [old.id] and expired[0].state is RequestState.EXPIRED
+        assert (await service.get(young.id)).state is RequestState.PENDING
+        with pytest.raises(IllegalTransition) as caught:
+            await service.approve(old.id, APPROVER)
+        assert caught.value.current is RequestState.EXPIRED and caught.value.by is None
+        rows = await service.audit_rows(request_id=old.id)
+        assert rows[-1]["event"] == "request.expired" and rows[-1]["actor"] == "system"
+    finally:
+        await store.close()
+
+
+async def test_expiry_loop_with_tiny_ttl(tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    store = await Store.open(tmp_path / "a.db")
+    service = RequestService(store, make_policy(approval_ttl=timedelta(milliseconds=50)))  # real clock
+    told: list[Request] = []
+    got_one = asyncio.Event()
+
+    async def tell(request: Request) -> None:
+        told.append(request)
+        got_one.set()
+        raise RuntimeError("slack hiccup")  # the loop survives a failing callback
+
+    try:
+        request = await service.submit(make_draft())
+        task = asyncio.create_task(expiry_loop(service, 0.02, tell))
+        async with asyncio.timeout(5):
+            await got_one.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert told[0].id == request.id and (await service.get(request.id)).state is RequestState.EXPIRED
+    finally:
+        await store.close()
