@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -105,3 +106,69 @@ def test_readme_justifies_every_scope() -> None:
     readme = (REPO / "README.md").read_text()
     for scope in load_manifest()["oauth_config"]["scopes"]["bot"]:
         assert f"`{scope}`" in readme, f"README.md's scope table does not justify {scope}"
+
+
+# ---- the manifest against the listeners the Bolt app registers ---------------------------------------
+
+INTERACTIVE_KINDS = {"action", "block_action", "options", "block_suggestion", "view_submission", "view_closed",
+                     "view", "shortcut", "global_shortcut", "message_shortcut"}
+
+
+def registered_surfaces() -> set[tuple[str, str]]:
+    """(builder, constraint) per listener of the real app: ('command', '/immy'), ('event', 'app_home_opened')...
+
+    Bolt keeps listeners in `app._async_listeners`; each builtin matcher wraps a closure made by
+    `slack_bolt.listener_matcher.builtins.<builder>(constraint)`, which is read back here.
+    """
+    from slack_bolt.async_app import AsyncApp
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    from bot.slack.app import wire
+
+    app = AsyncApp(client=AsyncWebClient(token="xoxb-introspection"), signing_secret="introspection", name="t")
+    wire(app, SimpleNamespace(service=None))  # registration only: no listener runs
+    surfaces: set[tuple[str, str]] = set()
+    for listener in app._async_listeners:
+        for matcher in listener.matchers:
+            for inner in _closure(getattr(matcher, "func", None)):
+                if not callable(inner) or ".<locals>." not in getattr(inner, "__qualname__", ""):
+                    continue
+                builder = inner.__qualname__.split(".<locals>.")[0]
+                values = [v for v in _closure(inner) if isinstance(v, str | re.Pattern | dict)]
+                surfaces.add((builder, _constraint(values[0]) if values else ""))
+    return surfaces
+
+
+def _closure(func: Any) -> list[Any]:
+    return [cell.cell_contents for cell in (getattr(func, "__closure__", None) or ())]
+
+
+def _constraint(value: Any) -> str:
+    if isinstance(value, re.Pattern):
+        return value.pattern
+    if isinstance(value, dict):
+        return str(value.get("type") or value.get("callback_id") or value.get("action_id") or value)
+    return value
+
+
+def test_every_registered_surface_is_declared_and_every_declared_one_handled() -> None:
+    manifest = load_manifest()
+    surfaces = registered_surfaces()
+    kinds = {builder for builder, _ in surfaces}
+
+    registered_commands = {value for builder, value in surfaces if builder == "command"}
+    declared_commands = {c["command"] for c in manifest["features"].get("slash_commands", [])}
+    assert registered_commands == declared_commands
+
+    registered_events = {value for builder, value in surfaces if builder in ("event", "message_event")}
+    declared_events = set(manifest["settings"].get("event_subscriptions", {}).get("bot_events", []))
+    assert registered_events == declared_events
+
+    interactive = bool(kinds & INTERACTIVE_KINDS)
+    assert manifest["settings"]["interactivity"]["is_enabled"] is interactive
+    if kinds & {"options", "block_suggestion"}:  # typeahead: the options load URL is documented for HTTP mode
+        assert "message_menu_options_url" in MANIFEST.read_text()
+
+    home_tab = manifest["features"].get("app_home", {}).get("home_tab_enabled", False)
+    assert home_tab is ("app_home_opened" in registered_events)
+    assert not kinds & {"shortcut", "global_shortcut", "message_shortcut"} or manifest["features"].get("shortcuts")
