@@ -57,7 +57,7 @@ class Services:
     service: RequestService
     policy: Policy
     immybot: ImmyBotClient
-    catalog: Any  # bot.immybot.catalog.Catalog
+    catalog: Any  # bot.immybot.catalog.CatalogCache
     follower: Follower
     client: AsyncWebClient
     app: AsyncApp
@@ -112,7 +112,7 @@ async def _load_catalog(catalog: Any) -> None:
 
 @contextlib.asynccontextmanager
 async def build_services(settings: Settings) -> AsyncIterator[Services]:
-    from bot.immybot.catalog import Catalog
+    from bot.immybot.catalog import CatalogCache
     from bot.immybot.port import ImmyBotSessions
     from bot.slack.reports.reporter import make_reporter
 
@@ -125,7 +125,7 @@ async def build_services(settings: Settings) -> AsyncIterator[Services]:
         service = RequestService(store, policy)
         immybot = ImmyBotClient(settings, transport=immybot_transport())
         stack.push_async_callback(immybot.aclose)
-        catalog = Catalog(immybot)
+        catalog = CatalogCache(immybot)
         metrics.bind_catalog(catalog)
         await _load_catalog(catalog)
         catalog.start_refresh(settings.catalog_refresh_minutes * 60)

@@ -49,9 +49,7 @@ async def _profile_email(services: Services, user: str) -> str | None:
 async def _computers_for_email(services: Services, email: str) -> list[Computer]:
     cached = list(services.catalog.computers_by_email(email))
     try:
-        rows = await asyncio.wait_for(
-            services.immybot.computers_for_email(email, fallback=cached), LIVE_LOOKUP_SECONDS
-        )
+        rows = await asyncio.wait_for(services.catalog.computers_for_email(email), LIVE_LOOKUP_SECONDS)
     except Exception as error:  # a slow or failing ImmyBot must not break the modal: trust the cache
         log.info("live email lookup failed; using the cached computers", extra={"error": type(error).__name__})
         rows = cached
