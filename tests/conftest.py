@@ -64,3 +64,6 @@ def valid_env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     for key, value in VALID_ENV.items():
         monkeypatch.setenv(key, value)
     return dict(VALID_ENV)
+
+
+from tests.slack_fixtures import *  # noqa: E402, F403

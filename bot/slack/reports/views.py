@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections import Counter
 from collections.abc import Sequence
 
@@ -47,7 +48,8 @@ _WORDS = {"Passed": "passed", "Failed": "failed", "PartialPassed": "partly passe
 
 
 def status_word(status: str) -> str:
-    return _WORDS.get(status, status.lower() if status in _EMOJI else status)
+    """`passed`, `partly passed`, `pending connectivity`: ImmyBot's status names in plain words."""
+    return _WORDS.get(status) or re.sub(r"(?<=[a-z])(?=[A-Z])", " ", status).lower()
 
 
 def counts_text(statuses: Sequence[str]) -> str:
