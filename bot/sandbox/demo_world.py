@@ -1,0 +1,148 @@
+"""The demo's world: fake Slack (seeded workspace), fake Entra over HTTPS, fake ImmyBot, and the real bot.
+
+Everything listens on 127.0.0.1 and lives only inside `demo_world(...)`. The throwaway CA is given to
+msal through `REQUESTS_CA_BUNDLE` for the duration (and restored afterwards).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bot.config import Settings
+from bot.sandbox import immy_data
+from bot.sandbox.entra import FakeEntra
+from bot.sandbox.server import make_tls
+from bot.sandbox.slack import FakeSlack
+from bot.sandbox.slack_seed import SeededWorkspace, seed_workspace
+from bot.sandbox.slack_user import SlackDriver
+from bot.sandbox.transcript import render_transcript
+
+TENANT_ID = "0d3c1c4e-5b7a-4f0e-9a51-6a1f1d2b3c4d"
+CLIENT_ID = "5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a8b"
+CLIENT_SECRET = "demo-client-secret-value"  # throwaway: only the local fake Entra knows it
+PASSING, FAILING = ["Created", "Running", "Passed"], ["Created", "Running", "Failed"]
+
+SettingsFactory = Callable[[Path, str, dict[str, str]], Settings]
+
+
+@dataclass
+class DemoWorld:
+    fake: FakeSlack
+    workspace: SeededWorkspace
+    driver: SlackDriver
+    immy: Any
+    bot: Any
+    db_path: Path
+    computer_names: list[str]
+
+    @property
+    def bot_url(self) -> str:
+        return str(self.bot.url)
+
+    async def latest_request_id(self) -> int | None:
+        rows = await self.audit_rows()
+        created = [r["request_id"] for r in rows if r["event"] == "request.created"]
+        return created[-1] if created else None
+
+    async def finished_outcome(self, request_id: int) -> str | None:
+        rows = await self.audit_rows()
+        done = [r for r in rows if r["event"] == "request.finished" and r["request_id"] == request_id]
+        return str(done[-1]["outcome"]) if done else None
+
+    def message_with_action(self, channel: str, action_id: str) -> Any:
+        for message in reversed(self.fake.messages(channel)):
+            for block in message.blocks or []:
+                for element in block.get("elements", []) if isinstance(block, dict) else []:
+                    if isinstance(element, dict) and element.get("action_id") == action_id:
+                        return message
+        return None
+
+    def summary_posted(self, request_id: int) -> bool:
+        """A thread reply (not an edit) that mentions the requester and names the request."""
+        mention = f"<@{self.workspace.requester}>"
+        for message in self.fake.message_log:
+            if message.thread_ts and message.ts != message.thread_ts and mention in _all_text(message):
+                if f"#{request_id}" in _all_text(message) and ("Passed" in _all_text(message)):
+                    return True
+        return False
+
+    def transcript(self) -> str:
+        ws = self.workspace
+        return render_transcript(self.fake, channels=[ws.ops_channel, ws.approval_channel], homes=False)
+
+    async def audit_rows(self) -> list[dict[str, Any]]:
+        from bot.store import audit_cli
+
+        if not self.db_path.exists():
+            return []
+        conn = await audit_cli.open_readonly(self.db_path)
+        try:
+            async with conn.execute("SELECT " + _audit_columns() + " FROM audit ORDER BY id") as cursor:
+                from bot.store import audit
+
+                return [audit.decode(values) for values in await cursor.fetchall()]
+        finally:
+            await conn.close()
+
+    async def verify(self) -> Any:
+        from bot.store.audit_cli import verify_file
+
+        return await verify_file(self.db_path)
+
+
+def _audit_columns() -> str:
+    from bot.store import audit
+
+    return audit.COLUMNS
+
+
+def _all_text(message: Any) -> str:
+    return f"{message.text or ''} {message.blocks or ''}"
+
+
+@contextlib.asynccontextmanager
+async def demo_world(tmp: Path, make_settings: SettingsFactory) -> AsyncIterator[DemoWorld]:
+    from bot.sandbox.immybot import FakeImmyBot
+    from bot.services import running_bot
+
+    fake = FakeSlack(bot_token="xoxb-demo-bot-token")
+    workspace = seed_workspace(fake)
+    data = immy_data.generate()
+    targets = [data.computers[0], data.computers[1]]
+    tls = make_tls(tmp / "tls")
+    entra = FakeEntra(tenant_id=TENANT_ID, client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
+    immy = FakeImmyBot(data=data, entra=entra)
+    immy.script_computer(targets[0]["id"], PASSING)
+    immy.script_computer(targets[1]["id"], FAILING)
+    previous_bundle = os.environ.get("REQUESTS_CA_BUNDLE")
+    os.environ["REQUESTS_CA_BUNDLE"] = str(tls.ca_path)
+    try:
+        async with contextlib.AsyncExitStack() as stack:
+            await stack.enter_async_context(fake.serve())
+            entra_url = await stack.enter_async_context(entra.running(tls))
+            immy_url = await stack.enter_async_context(immy.running(tls))
+            entra.register_resource(immy_url)
+            env = {
+                "IMMYBOT_BASE_URL": immy_url,
+                "IMMYBOT_TENANT_ID": TENANT_ID,
+                "IMMYBOT_CLIENT_ID": CLIENT_ID,
+                "IMMYBOT_CLIENT_SECRET": CLIENT_SECRET,
+                "IMMYBOT_AUTHORITY_HOST": entra_url,
+            }
+            settings = make_settings(tmp, fake.api_url, env)
+            bot = await stack.enter_async_context(running_bot(settings, socket=False))
+            driver = await stack.enter_async_context(
+                SlackDriver(fake, signing_secret="demo-signing-secret", bot_url=bot.url)
+            )
+            yield DemoWorld(fake, workspace, driver, immy, bot, Path(settings.audit_db),
+                            [str(t["computerName"]) for t in targets])
+    finally:
+        if previous_bundle is None:
+            os.environ.pop("REQUESTS_CA_BUNDLE", None)
+        else:
+            os.environ["REQUESTS_CA_BUNDLE"] = previous_bundle
