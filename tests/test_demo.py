@@ -40,7 +40,7 @@ async def test_demo_runs_the_whole_loop_in_process(tmp_path: Path) -> None:
     assert code == 0, text
     for line in KEY_LINES:
         assert line in text, f"{line!r} missing from the demo's output:\n{text}"
-    assert "demo-client-secret-value" not in text and "xoxb-demo-bot-token" not in text
+    assert "sandbox~secret.value-not-real" not in text and "xoxb-demo-bot-token" not in text
     assert _demo_dirs() <= before  # its temporary directory is gone
 
 

@@ -47,7 +47,7 @@ class DemoSettings(Settings):
     """Settings from the arguments only: never the environment, never a `.env` file."""
 
     @classmethod
-    def settings_customise_sources(cls, settings_cls: Any, init_settings: Any, *_: Any) -> tuple[Any, ...]:
+    def settings_customise_sources(cls, settings_cls: Any, init_settings: Any, **_: Any) -> tuple[Any, ...]:
         return (init_settings,)
 
 
@@ -228,10 +228,14 @@ def _isolated_process() -> Iterator[None]:
     handler = logging.StreamHandler(sys.stderr)
     handler.setLevel(logging.ERROR)
     root.handlers[:] = [handler]
+    uvicorn_log = logging.getLogger("uvicorn.error")
+    uvicorn_level = uvicorn_log.level
+    uvicorn_log.setLevel(logging.CRITICAL)  # its shutdown notices are not the demo's business
     try:
         yield
     finally:
         root.handlers[:], root.level = handlers, level
+        uvicorn_log.setLevel(uvicorn_level)
         for name in _ISOLATED_ENV:
             os.environ.pop(name, None)
         os.environ.update(saved)

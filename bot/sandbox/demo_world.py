@@ -15,16 +15,11 @@ from typing import Any
 
 from bot.config import Settings
 from bot.sandbox import immy_data
-from bot.sandbox.entra import FakeEntra
-from bot.sandbox.server import make_tls
 from bot.sandbox.slack import FakeSlack
 from bot.sandbox.slack_seed import SeededWorkspace, seed_workspace
 from bot.sandbox.slack_user import SlackDriver
 from bot.sandbox.transcript import render_transcript
 
-TENANT_ID = "0d3c1c4e-5b7a-4f0e-9a51-6a1f1d2b3c4d"
-CLIENT_ID = "5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a8b"
-CLIENT_SECRET = "demo-client-secret-value"  # throwaway: only the local fake Entra knows it
 PASSING, FAILING = ["Created", "Running", "Passed"], ["Created", "Running", "Failed"]
 
 SettingsFactory = Callable[[Path, str, dict[str, str]], Settings]
@@ -107,39 +102,28 @@ def _all_text(message: Any) -> str:
 
 @contextlib.asynccontextmanager
 async def demo_world(tmp: Path, make_settings: SettingsFactory) -> AsyncIterator[DemoWorld]:
-    from bot.sandbox.immybot import FakeImmyBot
+    from bot.sandbox.immy_sandbox import immy_sandbox
     from bot.services import running_bot
 
     fake = FakeSlack(bot_token="xoxb-demo-bot-token")
     workspace = seed_workspace(fake)
     data = immy_data.generate()
     targets = [data.computers[0], data.computers[1]]
-    tls = make_tls(tmp / "tls")
-    entra = FakeEntra(tenant_id=TENANT_ID, client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
-    immy = FakeImmyBot(data=data, entra=entra)
-    immy.script_computer(targets[0]["id"], PASSING)
-    immy.script_computer(targets[1]["id"], FAILING)
     previous_bundle = os.environ.get("REQUESTS_CA_BUNDLE")
-    os.environ["REQUESTS_CA_BUNDLE"] = str(tls.ca_path)
     try:
         async with contextlib.AsyncExitStack() as stack:
             await stack.enter_async_context(fake.serve())
-            entra_url = await stack.enter_async_context(entra.running(tls))
-            immy_url = await stack.enter_async_context(immy.running(tls))
-            entra.register_resource(immy_url)
-            env = {
-                "IMMYBOT_BASE_URL": immy_url,
-                "IMMYBOT_TENANT_ID": TENANT_ID,
-                "IMMYBOT_CLIENT_ID": CLIENT_ID,
-                "IMMYBOT_CLIENT_SECRET": CLIENT_SECRET,
-                "IMMYBOT_AUTHORITY_HOST": entra_url,
-            }
-            settings = make_settings(tmp, fake.api_url, env)
+            sandbox = await stack.enter_async_context(immy_sandbox(tmp, data=data))
+            os.environ["REQUESTS_CA_BUNDLE"] = sandbox.env["REQUESTS_CA_BUNDLE"]  # msal trusts the throwaway CA
+            sandbox.immybot.script_computer(int(targets[0]["id"]), PASSING)
+            sandbox.immybot.script_computer(int(targets[1]["id"]), FAILING,
+                                            failure_message="Installer exited with code 1603")
+            settings = make_settings(tmp, fake.api_url, sandbox.env)
             bot = await stack.enter_async_context(running_bot(settings, socket=False))
             driver = await stack.enter_async_context(
                 SlackDriver(fake, signing_secret="demo-signing-secret", bot_url=bot.url)
             )
-            yield DemoWorld(fake, workspace, driver, immy, bot, Path(settings.audit_db),
+            yield DemoWorld(fake, workspace, driver, sandbox.immybot, bot, Path(settings.audit_db),
                             [str(t["computerName"]) for t in targets])
     finally:
         if previous_bundle is None:
