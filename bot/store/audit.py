@@ -119,11 +119,10 @@ INSERT_SQL = f"INSERT INTO audit ({COLUMNS}) VALUES ({', '.join('?' for _ in FIE
 
 async def append(conn: aiosqlite.Connection, entry: AuditEntry, at: datetime) -> dict[str, Any]:
     """Append one row. The caller holds the write lock (`BEGIN IMMEDIATE`) and commits."""
-    async with conn.execute("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1") as cursor:
-        head = await cursor.fetchone()
-    row_id, prev = (int(head[0]) + 1, str(head[1])) if head else (1, GENESIS_HASH)
+    head = list(await conn.execute_fetchall("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1"))
+    row_id, prev = (int(head[0][0]) + 1, str(head[0][1])) if head else (1, GENESIS_HASH)
     row = build_row(entry, row_id, at, prev)
-    await conn.execute(INSERT_SQL, db_values(row))
+    await conn.execute_fetchall(INSERT_SQL, db_values(row))
     return row
 
 

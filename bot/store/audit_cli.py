@@ -17,6 +17,7 @@ import aiosqlite
 from bot.config import StoreSettings
 from bot.store import audit
 from bot.store.audit import FIELDS, JSON_FIELDS, ChainReport
+from bot.store.store import open_connection
 
 
 def _line_sql() -> str:
@@ -36,7 +37,7 @@ async def open_readonly(path: Path | str) -> aiosqlite.Connection:
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no audit database at {path}")
-    conn = await aiosqlite.connect(f"file:{quote(str(path.resolve()))}?mode=ro", uri=True, isolation_level=None)
+    conn = await open_connection(f"file:{quote(str(path.resolve()))}?mode=ro", uri=True, isolation_level=None)
     await conn.execute("PRAGMA busy_timeout=5000")
     return conn
 

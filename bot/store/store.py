@@ -22,7 +22,7 @@ import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Self
+from typing import Any, Self
 
 import aiosqlite
 
@@ -48,7 +48,7 @@ def _locked(error: sqlite3.OperationalError) -> bool:
 
 async def connect(path: Path | str, *, migrate_to: int | None = LATEST_VERSION) -> aiosqlite.Connection:
     """Open the file with the house pragmas (autocommit mode) and bring its schema up to date."""
-    conn = await aiosqlite.connect(str(path), isolation_level=None)
+    conn = await open_connection(str(path), isolation_level=None)
     try:
         for pragma in PRAGMAS:
             await _with_retry(lambda pragma=pragma: conn.execute(pragma))
@@ -58,6 +58,19 @@ async def connect(path: Path | str, *, migrate_to: int | None = LATEST_VERSION) 
         await conn.close()
         raise
     return conn
+
+
+async def open_connection(database: str, **kwargs: Any) -> aiosqlite.Connection:
+    """`aiosqlite.connect`, but a failed open waits for aiosqlite's worker thread to finish
+    (otherwise it reports to the event loop later, possibly after the loop has closed)."""
+    pending = aiosqlite.connect(database, **kwargs)
+    try:
+        return await pending
+    except BaseException:
+        thread = getattr(pending, "_thread", None)
+        if thread is not None and thread.is_alive():
+            await asyncio.to_thread(thread.join, 2)
+        raise
 
 
 async def _with_retry(start: object) -> None:

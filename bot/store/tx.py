@@ -16,7 +16,7 @@ from bot.store import audit
 from bot.store.audit import AuditEntry, format_at
 from bot.workflow.model import Draft, Request, RequestState, SessionInfo
 
-_REQUEST_COLUMNS = "id, state, data"
+_REQUEST_COLUMNS = "id, state, data, EXISTS (SELECT 1 FROM sessions WHERE sessions.request_id = requests.id)"
 _EXCLUDED = {"id", "state", "sessions"}
 
 
@@ -32,14 +32,11 @@ class Tx:
 
     async def insert_request(self, draft: Draft, now: datetime) -> Request:
         request = Request(id=0, created_at=now, updated_at=now, **draft.model_dump())
-        cursor = await self.conn.execute(
-            "INSERT INTO requests (state, requester, created_at, updated_at, data) VALUES (?, ?, ?, ?, ?)",
+        rows = await self.conn.execute_fetchall(
+            "INSERT INTO requests (state, requester, created_at, updated_at, data) VALUES (?, ?, ?, ?, ?) RETURNING id",
             (request.state.value, request.requester, format_at(now), format_at(now), _request_data(request)),
         )
-        request_id = cursor.lastrowid
-        await cursor.close()
-        assert request_id is not None
-        return request.model_copy(update={"id": request_id})
+        return request.model_copy(update={"id": int(next(iter(rows))[0])})
 
     async def get_request(self, request_id: int) -> Request | None:
         rows = await self._requests(f"SELECT {_REQUEST_COLUMNS} FROM requests WHERE id = ?", (request_id,))
@@ -47,8 +44,8 @@ class Tx:
 
     async def update_request(self, request: Request, expected: RequestState) -> bool:
         """Compare-and-set: write `request` only if the stored state is still `expected`."""
-        cursor = await self.conn.execute(
-            "UPDATE requests SET state = ?, updated_at = ?, data = ? WHERE id = ? AND state = ?",
+        rows = await self.conn.execute_fetchall(
+            "UPDATE requests SET state = ?, updated_at = ?, data = ? WHERE id = ? AND state = ? RETURNING id",
             (
                 request.state.value,
                 format_at(request.updated_at),
@@ -57,9 +54,7 @@ class Tx:
                 expected.value,
             ),
         )
-        changed = cursor.rowcount == 1
-        await cursor.close()
-        return changed
+        return len(list(rows)) == 1
 
     async def recent_for(self, user: str, limit: int) -> list[Request]:
         return await self._requests(
@@ -80,16 +75,16 @@ class Tx:
         )
 
     async def _requests(self, sql: str, params: tuple[Any, ...]) -> list[Request]:
-        async with self.conn.execute(sql, params) as cursor:
-            rows = list(await cursor.fetchall())
+        rows = list(await self.conn.execute_fetchall(sql, params))
         if not rows:
             return []
-        sessions = await self._sessions([int(r[0]) for r in rows])
+        with_sessions = [int(rid) for rid, _, _, has_sessions in rows if has_sessions]
+        sessions = await self._sessions(with_sessions) if with_sessions else {}
         return [
             Request.model_validate(
                 {**json.loads(data), "id": rid, "state": state, "sessions": sessions.get(int(rid), [])}
             )
-            for rid, state, data in rows
+            for rid, state, data, _ in rows
         ]
 
     # ---- sessions ---------------------------------------------------------------------------
@@ -97,21 +92,21 @@ class Tx:
     async def _sessions(self, request_ids: list[int]) -> dict[int, list[SessionInfo]]:
         marks = ", ".join("?" for _ in request_ids)
         found: dict[int, list[SessionInfo]] = {}
-        async with self.conn.execute(
+        rows = await self.conn.execute_fetchall(
             "SELECT request_id, session_id, computer_id, status, already_in_progress, finished_at FROM sessions "
             f"WHERE request_id IN ({marks}) ORDER BY rowid",
             request_ids,
-        ) as cursor:
-            async for rid, sid, cid, status, in_progress, finished in cursor:
-                found.setdefault(int(rid), []).append(
-                    SessionInfo(
-                        session_id=sid,
-                        computer_id=cid,
-                        status=status,
-                        already_in_progress=bool(in_progress),
-                        finished_at=datetime.fromisoformat(finished) if finished else None,
-                    )
+        )
+        for rid, sid, cid, status, in_progress, finished in rows:
+            found.setdefault(int(rid), []).append(
+                SessionInfo(
+                    session_id=sid,
+                    computer_id=cid,
+                    status=status,
+                    already_in_progress=bool(in_progress),
+                    finished_at=datetime.fromisoformat(finished) if finished else None,
                 )
+            )
         return found
 
     async def add_sessions(self, request_id: int, sessions: list[SessionInfo]) -> None:
@@ -143,29 +138,28 @@ class Tx:
 
     async def dedup_get(self, key: str, now: datetime) -> str | None:
         """The stored result of a live key ('' when it holds none), or None when unseen/expired."""
-        async with self.conn.execute(
-            "SELECT result FROM dedup WHERE key = ? AND expires_at > ?", (key, format_at(now))
-        ) as cursor:
-            row = await cursor.fetchone()
-        return None if row is None else (row[0] or "")
+        rows = list(
+            await self.conn.execute_fetchall(
+                "SELECT result FROM dedup WHERE key = ? AND expires_at > ?", (key, format_at(now))
+            )
+        )
+        return (rows[0][0] or "") if rows else None
 
     async def dedup_put(self, key: str, result: str, expires_at: datetime) -> None:
-        await self.conn.execute(
+        await self.conn.execute_fetchall(
             "INSERT OR REPLACE INTO dedup (key, result, expires_at) VALUES (?, ?, ?)",
             (key, result, format_at(expires_at)),
         )
 
     async def claim(self, key: str, now: datetime, expires_at: datetime) -> bool:
         """Insert the key unless a live one exists (an expired one is taken over); True if we got it."""
-        cursor = await self.conn.execute(
+        rows = await self.conn.execute_fetchall(
             "INSERT INTO dedup (key, result, expires_at) VALUES (?, '', ?) "
             "ON CONFLICT (key) DO UPDATE SET result = excluded.result, expires_at = excluded.expires_at "
-            "WHERE dedup.expires_at <= ?",
+            "WHERE dedup.expires_at <= ? RETURNING key",
             (key, format_at(expires_at), format_at(now)),
         )
-        won = cursor.rowcount == 1
-        await cursor.close()
-        return won
+        return len(list(rows)) == 1
 
     async def prune_dedup(self, now: datetime) -> int:
         cursor = await self.conn.execute("DELETE FROM dedup WHERE expires_at <= ?", (format_at(now),))

@@ -81,15 +81,14 @@ class RequestService:
     # ---- submissions ------------------------------------------------------------------------
 
     async def submit(self, draft: Draft, *, dedup_key: str | None = None) -> Request:
-        if dedup_key is not None:
-            async with self._store.read() as tx:
-                replay = await self._replayed_request(tx, dedup_key)
-            if replay is not None:
-                return replay
         try:
             await self._policy.check_submission(draft)
         except (NotAllowed, InvalidSubmission) as error:
             # No dedup key is stored for a refusal: Slack resubmits the corrected modal with the same view id.
+            if dedup_key is not None:
+                async with self._store.read() as tx:
+                    if (replay := await self._replayed_request(tx, dedup_key)) is not None:
+                        return replay  # the original went through; membership changed since
             await self.refuse(draft.requester, str(error), draft)
             raise
         auto = self._policy.auto_approves(draft, await self._policy.is_approver(draft.requester))
@@ -144,7 +143,6 @@ class RequestService:
     async def _decide(
         self, request_id: int, actor: str, action: Decision, dedup_key: str | None, reason: str | None = None
     ) -> Request:
-        await self.get(request_id)  # RequestNotFound before any policy lookup
         is_approver = await self._policy.is_approver(actor)
         now = self._clock()
         replayed: str | None = None
