@@ -81,8 +81,7 @@ class ImmyBotSessions:
     async def find(self, computer_id: int, group_id: str) -> list[SessionInfo]:
         sessions = await _call(self._client.find_sessions(computer_id, group_id))
         return [
-            SessionInfo(session_id=s.id, computer_id=s.computer_id or computer_id, status=s.status)
-            for s in sessions
+            SessionInfo(session_id=s.id, computer_id=s.computer_id or computer_id, status=s.status) for s in sessions
         ]
 
     async def status(self, session_id: int) -> str:

@@ -1,0 +1,153 @@
+"""Entra client-credentials tokens through msal, and the httpx `Auth` that puts them on requests.
+
+msal is blocking (it talks through `requests`), so every msal call runs in a worker thread. One
+asyncio lock serialises them: ten concurrent first callers make ONE token request, and later
+callers are served from msal's own token cache (`acquire_token_for_client` looks in the cache
+first since msal 1.23 and only asks Entra on a miss or when the cached token is near expiry).
+`acquire_token_for_client` refuses `force_refresh`; after an ImmyBot 401 we drop the app-only
+tokens with msal's `remove_tokens_for_client()` and ask again, once.
+
+A private CA for the authority is trusted through `REQUESTS_CA_BUNDLE` (read by `requests` when
+msal sends each request). No secret or token ever reaches a message or a log line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import AsyncGenerator
+from typing import Any
+
+import httpx
+import msal
+from msal.exceptions import MsalServiceError
+
+from bot.config import Settings
+from bot.immybot.errors import ImmyAuthError, ImmyUnavailable
+from bot.logs import register_secrets
+
+log = logging.getLogger(__name__)
+
+_AADSTS = re.compile(r"AADSTS(\d+)")
+UNREACHABLE_AUTHORITY_FIX = (
+    "check IMMYBOT_AUTHORITY_HOST and the network path (proxy, firewall) to it; "
+    "a private CA is trusted through REQUESTS_CA_BUNDLE"
+)
+
+
+class TokenProvider:
+    """Mints and caches ImmyBot access tokens for one app registration."""
+
+    def __init__(self, settings: Settings, *, timeout: float = 30.0) -> None:
+        self._settings = settings
+        self._scopes = [settings.immybot_scope]
+        self._timeout = timeout
+        self._app: msal.ConfidentialClientApplication | None = None
+        self._lock = asyncio.Lock()
+        register_secrets([settings.immybot_client_secret.get_secret_value()])
+
+    @property
+    def scope(self) -> str:
+        return self._scopes[0]
+
+    async def token(self, *, stale: str | None = None) -> str:
+        """A valid access token. Pass the token ImmyBot just refused as `stale` to get a fresh one.
+
+        If another caller already replaced the stale token, that replacement is returned as is.
+        """
+        async with self._lock:
+            app = self._app or await asyncio.to_thread(self._build_app)
+            self._app = app
+            result = await asyncio.to_thread(self._acquire, app)
+            if stale is not None and result.get("access_token") == stale:
+                log.info("immybot token refused by ImmyBot; minting a fresh one")
+                await asyncio.to_thread(app.remove_tokens_for_client)
+                result = await asyncio.to_thread(self._acquire, app)
+        return self._access_token(result)
+
+    def close(self) -> None:
+        """Close msal's HTTP session (its keep-alive connection to the authority)."""
+        if self._app is not None:
+            self._app.http_client.close()
+            self._app = None
+
+    # ---- blocking msal calls (worker thread) ----------------------------------------------------
+
+    def _build_app(self) -> msal.ConfidentialClientApplication:
+        settings = self._settings
+        try:
+            return msal.ConfidentialClientApplication(
+                settings.immybot_client_id,
+                client_credential=settings.immybot_client_secret.get_secret_value(),
+                authority=settings.authority,
+                instance_discovery=settings.instance_discovery,
+                timeout=self._timeout,
+            )
+        except ValueError as error:
+            # OIDC discovery failed with a 4xx: msal re-raises a generic message, the AADSTS text is
+            # in the error it was handling. Entra answers an unknown tenant with AADSTS90002.
+            text = f"{error.__context__ or ''} {error}"
+            match = _AADSTS.search(text)
+            code = match.group(1) if match else "90002"
+            raise ImmyAuthError(
+                f"Entra could not find tenant {settings.immybot_tenant_id!r} at {settings.immybot_authority_host} "
+                f"(AADSTS{code})",
+                code=code,
+            ) from None
+        except OSError as error:  # requests' ConnectionError, SSLError, Timeout are OSErrors
+            raise self._unreachable(error) from None
+
+    def _acquire(self, app: msal.ConfidentialClientApplication) -> dict[str, Any]:
+        try:
+            return app.acquire_token_for_client(scopes=self._scopes)
+        except OSError as error:
+            raise self._unreachable(error) from None
+        except MsalServiceError as error:  # a 5xx from the authority
+            url = self._settings.authority
+            raise ImmyUnavailable(f"the Entra authority {url} failed ({error.error})", url=url) from None
+
+    def _unreachable(self, error: OSError) -> ImmyUnavailable:
+        url = self._settings.authority
+        kind = type(error).__name__
+        return ImmyUnavailable(
+            f"cannot reach the Entra authority {url} ({kind})", url=url, fix=UNREACHABLE_AUTHORITY_FIX
+        )
+
+    def _access_token(self, result: dict[str, Any]) -> str:
+        token = result.get("access_token")
+        if isinstance(token, str) and token:
+            return token
+        description = str(result.get("error_description") or result.get("error") or "no access token returned")
+        codes = result.get("error_codes") or []
+        match = _AADSTS.search(description)
+        code = str(codes[0]) if codes else (match.group(1) if match else None)
+        first_line = description.splitlines()[0].split(" Trace ID:")[0].strip()
+        if code and not first_line.startswith("AADSTS"):
+            first_line = f"AADSTS{code}: {first_line}"
+        return self._raise(first_line, code)
+
+    def _raise(self, description: str, code: str | None) -> str:
+        secret = self._settings.immybot_client_secret.get_secret_value()
+        description = description.replace(secret, "[REDACTED]")
+        raise ImmyAuthError(f"Entra refused the token request for {self.scope}: {description}", code=code)
+
+
+class EntraAuth(httpx.Auth):
+    """Adds `Authorization: Bearer …`; on a 401 re-mints the token once and resends the request."""
+
+    def __init__(self, provider: TokenProvider) -> None:
+        self._provider = provider
+
+    def sync_auth_flow(self, request: httpx.Request) -> Any:  # pragma: no cover - async client only
+        raise RuntimeError("EntraAuth works with httpx.AsyncClient only")
+
+    async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        token = await self._provider.token()
+        request.headers["Authorization"] = f"Bearer {token}"
+        response = yield request
+        if response.status_code == 401:
+            await response.aread()
+            fresh = await self._provider.token(stale=token)
+            request.headers["Authorization"] = f"Bearer {fresh}"
+            yield request

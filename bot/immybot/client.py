@@ -1,0 +1,264 @@
+"""`ImmyBotClient`: the async ImmyBot REST client the bot uses (API.md §2–§5).
+
+    async with ImmyBotClient(settings) as immy:
+        software = await immy.list_software(Catalog.GLOBAL)
+        result = await immy.run_immy_service(computer_ids=[12], software=item, action=DesiredState.LATEST,
+                                             options=RunOptions(), session_group_id=str(uuid4()))
+
+Method names are stable: the domain depends on a Protocol with them. Errors are the
+`bot.immybot.errors` hierarchy; see `transport.py` for retries (and why `run_immy_service` is not
+resent after a 5xx).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+import httpx
+from pydantic import TypeAdapter, ValidationError
+
+from bot.config import Settings
+from bot.immybot.auth import EntraAuth, TokenProvider
+from bot.immybot.errors import ImmyUnexpectedContent
+from bot.immybot.models import (
+    ComputerDetail,
+    ComputerRow,
+    MaintenanceAction,
+    MaintenanceSession,
+    RunResult,
+    SoftwareItem,
+    SoftwarePayload,
+    Tenant,
+    none_as_empty,
+)
+from bot.immybot.transport import DEFAULT_TIMEOUT, ImmyTransport, RetryPolicy
+from bot.workflow.model import Catalog, DesiredState, RebootPreference, RunOptions, Software
+
+log = logging.getLogger(__name__)
+
+DX_PAGE_SIZE = 500
+MAX_DX_PAGES = 2000  # 1,000,000 computers: a server that ignores `skip` cannot loop us forever
+_SOFTWARE = TypeAdapter(list[SoftwarePayload])
+_ROWS = TypeAdapter(list[ComputerRow])
+_ACTIONS = TypeAdapter(list[MaintenanceAction])
+_SESSIONS = TypeAdapter(list[MaintenanceSession])
+_TENANTS = TypeAdapter(list[Tenant])
+
+
+def _parse(adapter: TypeAdapter[Any], data: Any, route: str) -> Any:
+    try:
+        return adapter.validate_python(data)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        raise ImmyUnexpectedContent(route, f"{where or 'body'}: {first.get('msg')}") from None
+
+
+def _dx_rows(data: Any) -> Any:
+    """DevExtreme `LoadResult` `{data: […]}`, or a bare array."""
+    if isinstance(data, dict):
+        return data.get("data") or []
+    return data if data is not None else []
+
+
+def run_body(
+    *, computer_ids: Iterable[int], software: Software, action: DesiredState, options: RunOptions, session_group_id: str
+) -> dict[str, Any]:
+    """The `RunImmyServiceRequestBody` for one software item, string enums only.
+
+    `suppressRebootsDuringBusinessHours` is true unless the technician chose Force: ImmyBot lets
+    that flag silently override a Force reboot (API.md §8), and Force is an explicit choice.
+    End-user emails are off: the bot reports in Slack.
+    """
+    return {
+        "computers": [{"computerId": int(cid)} for cid in computer_ids],
+        "maintenanceParams": {
+            "maintenanceIdentifier": str(software.id),
+            "maintenanceType": software.catalog.maintenance_type,
+            "desiredSoftwareState": action.value,
+            "repair": False,
+        },
+        "fullMaintenance": False,
+        "detectionOnly": options.preview,
+        "resolutionOnly": False,
+        "inventoryOnly": False,
+        "cacheOnly": False,
+        "useWinningDeployment": False,
+        "rebootPreference": options.reboot.value,
+        "suppressRebootsDuringBusinessHours": options.reboot is not RebootPreference.FORCE,
+        "offlineBehavior": options.offline.value,
+        "sendDetectionEmail": False,
+        "sendDetectionEmailWhenAllActionsAreCompliant": False,
+        "sendFollowUpEmail": False,
+        "sendFollowUpOnlyIfActionNeeded": False,
+        "skipBackgroundJob": False,
+        "sessionGroupId": session_group_id,
+    }
+
+
+class ImmyBotClient:
+    """Async ImmyBot client around one shared `httpx.AsyncClient`; `async with` or `aclose()`."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        retry: RetryPolicy | None = None,
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        dx_page_size: int = DX_PAGE_SIZE,
+    ) -> None:
+        self.settings = settings
+        self.base_url = settings.base_url
+        self.tokens = TokenProvider(settings)
+        self.dx_page_size = dx_page_size
+        self._http = ImmyTransport(
+            settings.base_url, EntraAuth(self.tokens), retry=retry, timeout=timeout, transport=transport
+        )
+
+    async def __aenter__(self) -> ImmyBotClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+        self.tokens.close()
+
+    async def token(self) -> str:
+        """Mint (or reuse) the access token: the doctor's and /healthz's probe. Never log it."""
+        return await self.tokens.token()
+
+    # ---- catalog reads -----------------------------------------------------------------------
+
+    async def list_software(self, catalog: Catalog) -> list[SoftwareItem]:
+        path = f"/api/v1/software/{catalog.value.lower()}"
+        rows = _parse(_SOFTWARE, await self._http.request("GET", path) or [], f"GET {path}")
+        return [SoftwareItem(id=row.id, name=row.name, catalog=catalog) for row in rows]
+
+    async def list_computers(self, *, filter: list[Any] | None = None) -> list[ComputerRow]:
+        """Every computer (or those matching a DevExtreme `filter`) via `/computers/dx` paging.
+
+        Never `/api/v1/computers`: it caps at 25 rows and has no paging (API.md §3.1).
+        """
+        path = "/api/v1/computers/dx"
+        rows: list[ComputerRow] = []
+        first_ids: set[int] = set()
+        take = self.dx_page_size
+        for page in range(MAX_DX_PAGES):
+            params: dict[str, Any] = {"skip": page * take, "take": take}
+            if filter is not None:
+                params["filter"] = json.dumps(filter)
+            batch = _parse(_ROWS, _dx_rows(await self._http.request("GET", path, params=params)), f"GET {path}")
+            if batch and batch[0].id in first_ids:
+                log.warning("immybot dx paging repeats a page; stopping", extra={"route": path, "skip": page * take})
+                break
+            if batch:
+                first_ids.add(batch[0].id)
+            rows.extend(batch)
+            if len(batch) < take:
+                break
+        return rows
+
+    async def computers_for_email(
+        self, email: str, *, fallback: Iterable[ComputerRow] | None = None
+    ) -> list[ComputerRow]:
+        """Computers whose primary user email is `email`, compared case-insensitively.
+
+        Asks ImmyBot with the dx filter `["primaryUserEmail","=",email]` (all pages) and confirms
+        each row client-side; when that finds nothing (the server's `=` may be case-sensitive),
+        compares `fallback` rows (the cached catalog) instead. `Catalog.computers_for_email` wires it.
+        """
+        wanted = email.strip().casefold()
+        rows = await self.list_computers(filter=["primaryUserEmail", "=", email.strip()])
+        found = [r for r in rows if (r.primary_user_email or "").strip().casefold() == wanted]
+        if not found and fallback is not None:
+            found = [r for r in fallback if (r.primary_user_email or "").strip().casefold() == wanted]
+        return found
+
+    async def get_computer(self, computer_id: int, *, include_primary_person: bool = True) -> ComputerDetail:
+        path = f"/api/v1/computers/{int(computer_id)}"
+        params = {"includePrimaryPerson": "true"} if include_primary_person else None
+        data = await self._http.request("GET", path, params=params)
+        return _parse(TypeAdapter(ComputerDetail), data, f"GET {path}")
+
+    async def tenants(self) -> list[Tenant]:
+        path = "/api/v1/tenants"
+        return _parse(_TENANTS, await self._http.request("GET", path) or [], f"GET {path}")
+
+    # ---- sessions ----------------------------------------------------------------------------
+
+    async def run_immy_service(
+        self,
+        *,
+        computer_ids: Iterable[int],
+        software: Software,
+        action: DesiredState,
+        options: RunOptions,
+        session_group_id: str,
+    ) -> RunResult:
+        """`POST /api/v1/run-immy-service` once. Resent only on 429 or a refused connection.
+
+        After `ImmyUnavailable` the sessions may or may not exist: call `find_sessions(computer_id,
+        session_group_id)` before trying again with the SAME `session_group_id`.
+        """
+        path = "/api/v1/run-immy-service"
+        body = run_body(
+            computer_ids=computer_ids,
+            software=software,
+            action=action,
+            options=options,
+            session_group_id=session_group_id,
+        )
+        data = await self._http.request("POST", path, json_body=body, idempotent=False)
+        return _parse(TypeAdapter(RunResult), none_as_empty(data or {}), f"POST {path}")
+
+    async def get_session(self, session_id: int, *, include_actions: bool = False) -> MaintenanceSession:
+        path = f"/api/v1/maintenance-sessions/{int(session_id)}"
+        params = {"includeActions": "true"} if include_actions else None
+        data = await self._http.request("GET", path, params=params)
+        return _parse(TypeAdapter(MaintenanceSession), data, f"GET {path}")
+
+    async def session_actions(self, session_id: int) -> list[MaintenanceAction]:
+        """The session's maintenance actions: one dx call per session (an OR across sessions is a 500)."""
+        path = "/api/v1/maintenance-actions/dx"
+        params = {
+            "filter": json.dumps([["maintenanceSessionId", "=", int(session_id)]]),
+            "skip": 0,
+            "take": 500,
+            "requireTotalCount": "false",
+        }
+        data = await self._http.request("GET", path, params=params)
+        return _parse(_ACTIONS, _dx_rows(data), f"GET {path}")
+
+    async def find_sessions(
+        self, computer_id: int, session_group_id: str, *, newest: int = 10
+    ) -> list[MaintenanceSession]:
+        """The computer's sessions created with `session_group_id`, newest first.
+
+        Reads `/maintenance-sessions/dx?computerId=` sorted by newest `createdDate`; rows that lack
+        `sessionJobArgs.sessionGroupId` are fetched by id (only the `newest` rows are examined).
+        """
+        path = "/api/v1/maintenance-sessions/dx"
+        params = {
+            "computerId": int(computer_id),
+            "sort": json.dumps([{"selector": "createdDate", "desc": True}]),
+            "skip": 0,
+            "take": newest,
+        }
+        rows = _parse(_SESSIONS, _dx_rows(await self._http.request("GET", path, params=params)), f"GET {path}")
+        wanted = session_group_id.lower()
+        found: list[MaintenanceSession] = []
+        for row in rows[:newest]:
+            session = row if row.session_group_id is not None else await self.get_session(row.id)
+            if (session.session_group_id or "").lower() == wanted:
+                found.append(session)
+        return found
+
+    async def cancel_session(self, session_id: int) -> None:
+        """`GET /api/v1/maintenance-sessions/{id}/cancel` (ImmyBot made it a GET)."""
+        await self._http.request("GET", f"/api/v1/maintenance-sessions/{int(session_id)}/cancel")

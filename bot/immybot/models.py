@@ -1,0 +1,245 @@
+"""Pydantic models of the ImmyBot payloads the bot reads: only the fields it uses, `extra="ignore"`.
+
+ImmyBot serialises enums as integers in some responses and as names in others ("The string or
+integer value may be used", API.md §4.2), so every enum field accepts both and keeps the NAME.
+Script parameters, logs and `taskParameterValues` are never modelled: they may hold secrets.
+
+The cached rows (`SoftwareItem`, `ComputerRow`) are slotted pydantic dataclasses: validated like
+any payload, but small enough to keep 70,000 of them in memory.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import AliasChoices, AliasPath, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic.dataclasses import dataclass
+
+from bot.workflow.model import Catalog, Computer, Software
+
+# ---- enums: integer → name (API.md §4.2, §5.3, §5.4) -------------------------------------------
+
+SESSION_STATUS = (
+    "Passed", "Running", "Failed", "Created", "Cancelled", "Postponed", "Pending", "PartialPassed",
+    "PendingConnectivity", "Missed", "MaxTrackedDevicesPerMonthExceeded", "PendingPreflight",
+    "PendingEphemeralAgentConnection", "MaintenanceForTrackableDevicesNotAllowed",
+)  # fmt: skip
+ACTION_TYPE = (
+    "NoAction", "Install", "Update", "Uninstall", "Download", "Reinstall", "Downgrade", "Undetermined",
+    "TaskEnforce", "TaskMonitor", "TaskAudit",
+)  # fmt: skip
+ACTION_RESULT = ("Pending", "Success", "Failed", "Cancelled", "Indeterminable", "Resolved")
+ACTION_STATUS = (
+    "NotStarted", "Downloading", "PerformingAction", "DeterminingResult", "Complete", "WaitingForPrerequisite",
+    "DeterminingAction", "Skipped", "PendingExecution",
+)  # fmt: skip
+MAINTENANCE_TYPE = (
+    "GlobalSoftware", "LocalSoftware", "WindowsUpdate", "ChocolateySoftware", "NiniteSoftware",
+    "LocalMaintenanceTask", "GlobalMaintenanceTask", "AgentUpdate",
+)  # fmt: skip
+DESIRED_STATE = (
+    "NewerOrEqualVersion", "NotPresent", "AnyVersion", "ThisVersion", "OlderOrEqualVersion", "LatestVersion",
+    "NoAction", "UpdateIfFound",
+)  # fmt: skip
+REBOOT_PREFERENCE = {0: "Normal", 1: "Suppress", 2: "Prompt", -1: "Force"}
+OFFLINE_BEHAVIOR = {1: "Skip", 2: "ApplyOnConnect"}
+
+
+def _enum(names: tuple[str, ...] | dict[int, str]) -> BeforeValidator:
+    table = dict(enumerate(names)) if isinstance(names, tuple) else names
+
+    def to_name(value: Any) -> Any:
+        if isinstance(value, bool) or value is None:
+            return value
+        if isinstance(value, str) and value.lstrip("-").isdigit():
+            value = int(value)
+        if isinstance(value, int):
+            return table.get(value, f"Unknown({value})")
+        return value
+
+    return BeforeValidator(to_name)
+
+
+SessionStatusName = Annotated[str, _enum(SESSION_STATUS)]
+ActionTypeName = Annotated[str | None, _enum(ACTION_TYPE)]
+ActionResultName = Annotated[str | None, _enum(ACTION_RESULT)]
+ActionStatusName = Annotated[str | None, _enum(ACTION_STATUS)]
+MaintenanceTypeName = Annotated[str | None, _enum(MAINTENANCE_TYPE)]
+DesiredStateName = Annotated[str | None, _enum(DESIRED_STATE)]
+Text = Annotated[str, BeforeValidator(lambda v: "" if v is None else v)]
+
+_ROW_CONFIG = ConfigDict(extra="ignore", populate_by_name=True)
+
+
+class _Payload(BaseModel):
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, frozen=True)
+
+
+# ---- software ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, config=_ROW_CONFIG)
+class SoftwareItem:
+    """One catalog item. Global and local ids are separate number spaces: the pair is the identity."""
+
+    id: int
+    name: Text
+    catalog: Catalog
+
+    @property
+    def key(self) -> str:
+        return f"{self.catalog.value}:{self.id}"
+
+    def to_software(self) -> Software:
+        return Software(id=self.id, name=self.name, catalog=self.catalog)
+
+
+class SoftwarePayload(_Payload):
+    """`GetGlobalSoftwareResponse` / `GetLocalSoftwareResponse`, the fields we keep."""
+
+    id: int
+    name: Text = ""
+
+
+# ---- computers --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, config=_ROW_CONFIG)
+class ComputerRow:
+    """A computer from `/computers` (`name`/`online`/`tenant`) or dx/paged/by-id (`computerName`/…)."""
+
+    id: int
+    name: Annotated[Text, Field(validation_alias=AliasChoices("computerName", "name"))] = ""
+    tenant_id: Annotated[int | None, Field(validation_alias=AliasChoices("tenantId", "tenant_id"))] = None
+    tenant_name: Annotated[str | None, Field(validation_alias=AliasChoices("tenantName", "tenant", "tenant_name"))] = (
+        None
+    )
+    online: Annotated[bool | None, Field(validation_alias=AliasChoices("isOnline", "online"))] = None
+    primary_user_email: Annotated[
+        str | None, Field(validation_alias=AliasChoices("primaryUserEmail", "primary_user_email"))
+    ] = None
+    primary_person_id: Annotated[
+        int | None, Field(validation_alias=AliasChoices("primaryPersonId", "primary_person_id"))
+    ] = None
+    last_seen: Annotated[
+        str | None, Field(validation_alias=AliasChoices("lastProviderAgentEventDateUtc", "updatedDate", "last_seen"))
+    ] = None
+
+    def to_computer(self) -> Computer:
+        return Computer(id=self.id, name=self.name)
+
+
+class Person(_Payload):
+    id: int | None = None
+    display_name: str | None = Field(default=None, validation_alias=AliasChoices("displayName", "fullName"))
+    email: str | None = Field(default=None, validation_alias="emailAddress")
+    first_name: str | None = Field(default=None, validation_alias="firstName")
+    last_name: str | None = Field(default=None, validation_alias="lastName")
+
+
+class Tenant(_Payload):
+    id: int
+    name: Text = ""
+    active: bool | None = None
+
+
+# ---- sessions and actions ---------------------------------------------------------------------
+
+
+class MaintenanceAction(_Payload):
+    """`GetMaintenanceActionResponse`, whitelisted: never parameters or logs."""
+
+    id: int
+    parent_id: int | None = Field(default=None, validation_alias="parentId")
+    session_id: int | None = Field(default=None, validation_alias="maintenanceSessionId")
+    computer_id: int | None = Field(default=None, validation_alias="computerId")
+    computer_name: str | None = Field(default=None, validation_alias="computerName")
+    display_name: str | None = Field(default=None, validation_alias="maintenanceDisplayName")
+    maintenance_type: MaintenanceTypeName = Field(
+        default=None, validation_alias=AliasChoices("maintenanceType", "maintenanceTypeName")
+    )
+    maintenance_identifier: str | None = Field(default=None, validation_alias="maintenanceIdentifier")
+    action_type: ActionTypeName = Field(default=None, validation_alias=AliasChoices("actionType", "actionTypeName"))
+    status: ActionStatusName = Field(default=None, validation_alias=AliasChoices("status", "statusName"))
+    result: ActionResultName = Field(default=None, validation_alias=AliasChoices("result", "resultName"))
+    desired_state: DesiredStateName = Field(default=None, validation_alias="desiredSoftwareState")
+    detected_version: str | None = Field(default=None, validation_alias="detectedVersionString")
+    desired_version: str | None = Field(default=None, validation_alias="desiredVersionString")
+    result_reason_message: str | None = Field(default=None, validation_alias="resultReasonMessage")
+
+
+class MaintenanceSession(_Payload):
+    """`GetMaintenanceSessionResponse` (by id) or a `/maintenance-sessions/dx` row, the fields we use."""
+
+    id: int
+    computer_id: int | None = Field(default=None, validation_alias="computerId")
+    computer_name: str | None = Field(default=None, validation_alias="computerName")
+    tenant_id: int | None = Field(default=None, validation_alias="tenantId")
+    tenant_name: str | None = Field(default=None, validation_alias="tenantName")
+    status: SessionStatusName = Field(validation_alias=AliasChoices("sessionStatus", "statusName"))
+    created: str | None = Field(default=None, validation_alias=AliasChoices("createdDateUTC", "createdDate"))
+    updated: str | None = Field(default=None, validation_alias=AliasChoices("updatedDateUTC", "updatedDate"))
+    session_group_id: str | None = Field(
+        default=None, validation_alias=AliasChoices(AliasPath("sessionJobArgs", "sessionGroupId"), "sessionGroupId")
+    )
+    actions: list[MaintenanceAction] = Field(
+        default_factory=list, validation_alias=AliasChoices("maintenanceActions", "actions")
+    )
+
+
+class ComputerDetail(_Payload):
+    """`GET /api/v1/computers/{id}` (`GetComputerResponse`)."""
+
+    id: int
+    name: Text = Field(default="", validation_alias=AliasChoices("computerName", "name"))
+    tenant_id: int | None = Field(default=None, validation_alias="tenantId")
+    tenant_name: str | None = Field(default=None, validation_alias="tenantName")
+    online: bool | None = Field(default=None, validation_alias=AliasChoices("isOnline", "online"))
+    primary_person: Person | None = Field(default=None, validation_alias="primaryPerson")
+    exclude_from_maintenance: bool | None = Field(default=None, validation_alias="excludeFromMaintenance")
+    sessions: list[MaintenanceSession] = Field(default_factory=list)
+
+    @property
+    def primary_user_email(self) -> str | None:
+        return self.primary_person.email if self.primary_person else None
+
+    def to_row(self) -> ComputerRow:
+        return ComputerRow(
+            id=self.id,
+            name=self.name,
+            tenant_id=self.tenant_id,
+            tenant_name=self.tenant_name,
+            online=self.online,
+            primary_user_email=self.primary_user_email,
+            primary_person_id=self.primary_person.id if self.primary_person else None,
+        )
+
+
+# ---- run-immy-service -------------------------------------------------------------------------
+
+
+class StartedSession(_Payload):
+    session_id: int = Field(validation_alias=AliasChoices("sessionId", "session_id"))
+    computer_id: int | None = Field(default=None, validation_alias=AliasChoices("computerId", "computer_id"))
+
+
+class RunResult(_Payload):
+    """`RunImmyServiceResponseBody`; both lists empty when ImmyBot sent no body (older builds)."""
+
+    started: list[StartedSession] = Field(
+        default_factory=list, validation_alias=AliasChoices("sessionsStarted", "started")
+    )
+    already_in_progress: list[StartedSession] = Field(
+        default_factory=list, validation_alias=AliasChoices("sessionsAlreadyInProgress", "already_in_progress")
+    )
+
+    @property
+    def session_ids(self) -> list[int]:
+        return [s.session_id for s in (*self.started, *self.already_in_progress)]
+
+
+def none_as_empty(value: Any) -> Any:
+    """`sessionsStarted: null` → []."""
+    if isinstance(value, dict):
+        return {k: ([] if v is None and k.startswith("sessions") else v) for k, v in value.items()}
+    return value
