@@ -32,7 +32,7 @@ async def open_request_modal(services: Services, client: AsyncWebClient, *, trig
     if prefill.strip():
         matches = services.catalog.search_software(prefill.strip(), limit=2)
         if len(matches) == 1:
-            option = software_options(matches)[0]
+            option = software_options([matches[0].to_software()])[0]
             initial = (option["value"], option["text"]["text"])
     view = request_modal(channel_id=channel_id, prefill=prefill, max_targets=services.settings.max_targets,
                          initial_software=initial)
@@ -75,7 +75,7 @@ def register(app: AsyncApp, services: Services) -> None:
     async def software_suggestions(ack: AsyncAck, body: dict[str, Any]) -> None:
         query = str(body.get("value") or "").strip()
         items = services.catalog.search_software(query, limit=OPTIONS_LIMIT) if query else []
-        await ack(options=software_options(items))
+        await ack(options=software_options([item.to_software() for item in items]))
 
     @app.options(ids.COMPUTERS_ACTION)
     async def computer_suggestions(ack: AsyncAck, body: dict[str, Any]) -> None:
