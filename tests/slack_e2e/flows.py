@@ -31,6 +31,24 @@ async def submit(world: World, user: str, view: ViewRecord, **values: Any) -> De
     return await world.driver.submit(user, view, values_for(view.view, **values))
 
 
+async def submit_unchecked(world: World, user: str, view: ViewRecord, *, raw: dict[str, Any] | None = None,
+                           **values: Any) -> Delivery:
+    """A submission Slack's own client would refuse to send (a required input left empty): a crafted one."""
+    from bot.sandbox import slack_payloads as p
+
+    state = values_for(view.view, **values)
+    state.update(raw or {})
+    for block, element in p.input_elements(view.view):
+        state.setdefault(block["block_id"], {element["action_id"]: p.initial_state(element)})
+    view.state = state
+    payload = {
+        **p.base(world.fake), "type": "view_submission", "user": p.user_ref(world.fake, user),
+        "trigger_id": world.fake.mint_trigger(user), "response_urls": [],
+        "view": view.to_api(team_id=world.fake.team_id, app_id=world.fake.app_id, bot_id=world.fake.bot_id),
+    }
+    return await world.driver.deliver("interactive", payload)
+
+
 async def newest_request(world: World, user: str) -> Request:
     return (await world.service.recent_for(user, 1))[0]
 
