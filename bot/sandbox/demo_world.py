@@ -62,7 +62,7 @@ class DemoWorld:
         mention = f"<@{self.workspace.requester}>"
         for message in self.fake.message_log:
             if message.thread_ts and message.ts != message.thread_ts and mention in _all_text(message):
-                if f"#{request_id}" in _all_text(message) and ("Passed" in _all_text(message)):
+                if f"#{request_id}" in _all_text(message) and "finished" in _all_text(message):
                     return True
         return False
 
