@@ -1,0 +1,88 @@
+"""`/immy status|requests|cancel|audit|help`, the DM fallback for the request card, and expiry."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from bot.slack.commands import ids as command_ids
+from tests.slack_e2e.conftest import DIRECT_APPROVER, World
+from tests.slack_e2e.flows import request_via_modal, wait_state
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+
+async def _reply(world: World, user: str, needle: str, timeout: float = 5.0) -> str:  # noqa: ASYNC109
+    found = await world.fake.wait_until(
+        lambda: next((e for e in reversed(world.fake.ephemerals(user)) if needle in e.text + str(e.blocks)), None),
+        timeout=timeout,
+    )
+    return found.text + str(found.blocks)
+
+
+async def test_help_and_unknown_subcommands_answer_with_usage(world: World) -> None:
+    for text in ("help", "frobnicate now"):
+        delivery = await world.driver.slash(world.ws.other, world.ws.ops_channel, text)
+        assert delivery.status == 200
+        assert "/immy status" in delivery.text
+    assert world.fake.latest_view(world.ws.other) is None
+
+
+async def test_requests_lists_my_requests_with_states(world: World) -> None:
+    request = await request_via_modal(world, world.ws.requester)
+    delivery = await world.driver.slash(world.ws.requester, world.ws.ops_channel, "requests")
+    assert delivery.status == 200 and f"#{request.id}" in delivery.text
+
+
+async def test_status_exact_partial_and_several(world: World) -> None:
+    user = world.ws.other
+    await world.driver.slash(user, world.ws.ops_channel, "status CONTOSO-LT-0001")
+    text = await _reply(world, user, "CONTOSO-LT-0001")
+    assert "Contoso" in text
+    await world.driver.slash(user, world.ws.ops_channel, "status CONTOSO-LT")
+    listing = await _reply(world, user, "CONTOSO-LT-0002")
+    assert "CONTOSO-LT-0001" in listing
+    await world.driver.slash(user, world.ws.ops_channel, "status <script>")
+    await _reply(world, user, "&lt;script&gt;")
+
+
+async def test_cancel_pending_by_requester_and_refusal_for_others(world: World) -> None:
+    request = await request_via_modal(world, world.ws.requester)
+    await world.driver.slash(world.ws.other, world.ws.ops_channel, f"cancel {request.id}")
+    await _reply(world, world.ws.other, f"request #{request.id}")
+    assert (await world.service.get(request.id)).state.value == "pending"
+    await world.driver.slash(world.ws.requester, world.ws.ops_channel, f"cancel #{request.id}")
+    cancelled = await wait_state(world, request.id, "cancelled")
+    assert cancelled.cancelled_by == world.ws.requester
+    events = [r["event"] for r in await world.audit(request_id=request.id)]
+    assert events == ["request.created", "decision.refused", "request.cancelled"]
+    await world.driver.slash(world.ws.requester, world.ws.ops_channel, "cancel abc")
+    await _reply(world, world.ws.requester, "/immy cancel 42")
+
+
+async def test_audit_is_for_approvers_and_attaches_the_csv(world: World) -> None:
+    await world.driver.slash(world.ws.other, world.ws.ops_channel, "audit")
+    await _reply(world, world.ws.other, "Only approvers")
+    await request_via_modal(world, world.ws.requester)
+    await world.driver.slash(DIRECT_APPROVER, world.ws.ops_channel, f"audit <@{world.ws.requester}|alice> 3")
+    await _reply(world, DIRECT_APPROVER, "request.created")
+    upload = await world.fake.wait_for("files.completeUploadExternal")
+    assert upload.response.get("ok") is True
+    files = [f for f in world.fake.files.values() if f.filename == command_ids.AUDIT_CSV_FILENAME]
+    await world.fake.wait_until(lambda: files and files[-1].content)
+    csv_text = files[-1].content.decode()
+    assert csv_text.startswith("id,at,request_id,event,actor,requester")
+    assert world.ws.requester in csv_text
+
+
+async def test_request_card_falls_back_to_dm_when_the_bot_is_not_in_the_channel(world: World) -> None:
+    request = await request_via_modal(world, world.ws.requester, channel=world.ws.outside_channel)
+    assert request.request_card is not None
+    assert request.request_card.channel == world.fake.dm_with(world.ws.requester).id
+    assert not world.fake.messages(world.ws.outside_channel)
+
+
+async def test_no_block_kit_violations(world: World) -> None:
+    await asyncio.sleep(0)
+    world.fake.assert_clean()
