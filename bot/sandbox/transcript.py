@@ -116,11 +116,12 @@ def _body(fake: FakeSlack, text: str, blocks: list[dict]) -> list[str]:
 def render_message(fake: FakeSlack, message: Message, *, indent: str = "", show_edited: bool = True) -> list[str]:
     edited = " (edited)" if show_edited and message.edited else ""
     lines = [f"{indent}{_author(fake, message.user)}  {_clock(message.ts)}{edited}"]
-    lines.extend(f"{indent}  {line}" for line in _body(fake, message.text, message.blocks))
+    pad = " " * len(indent)
+    lines.extend(f"{pad}  {line}" for line in _body(fake, message.text, message.blocks))
     for file_id in message.files:
         file = fake.files.get(file_id)
         if file:
-            lines.append(f"{indent}  [file: {file.filename} · {file.title or file.filename}]")
+            lines.append(f"{pad}  [file: {file.filename} · {file.title or file.filename}]")
     return lines
 
 
@@ -128,7 +129,8 @@ def render_ephemeral(fake: FakeSlack, ephemeral: Ephemeral, *, indent: str = "")
     who = fake.users.get(ephemeral.user)
     head = f"{indent}{_author(fake, fake.bot_user_id)}  {_clock(ephemeral.ts)}  (only visible to you, @"
     lines = [head + (who.name if who else ephemeral.user) + ")"]
-    lines.extend(f"{indent}  {line}" for line in _body(fake, ephemeral.text, ephemeral.blocks))
+    pad = " " * len(indent)
+    lines.extend(f"{pad}  {line}" for line in _body(fake, ephemeral.text, ephemeral.blocks))
     return lines
 
 
