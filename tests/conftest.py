@@ -67,3 +67,4 @@ def valid_env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
 
 
 from tests.slack_fixtures import *  # noqa: E402, F403
+from tests.immybot.fixtures import *  # noqa: F403, E402

@@ -14,6 +14,7 @@ msal sends each request). No secret or token ever reaches a message or a log lin
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
 from collections.abc import AsyncGenerator
@@ -21,6 +22,8 @@ from typing import Any
 
 import httpx
 import msal
+import requests
+import requests.adapters
 from msal.exceptions import MsalServiceError
 
 from bot.config import Settings
@@ -34,6 +37,16 @@ UNREACHABLE_AUTHORITY_FIX = (
     "check IMMYBOT_AUTHORITY_HOST and the network path (proxy, firewall) to it; "
     "a private CA is trusted through REQUESTS_CA_BUNDLE"
 )
+
+
+def _requests_session(timeout: float) -> requests.Session:
+    """What msal builds by default (one retry on connection errors), with a timeout on every call."""
+    session = requests.Session()
+    adapter = requests.adapters.HTTPAdapter(max_retries=1)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    session.request = functools.partial(session.request, timeout=timeout)  # type: ignore[method-assign]
+    return session
 
 
 class TokenProvider:
@@ -57,7 +70,7 @@ class TokenProvider:
         If another caller already replaced the stale token, that replacement is returned as is.
         """
         async with self._lock:
-            app = self._app or await asyncio.to_thread(self._build_app)
+            app = self._app or await asyncio.to_thread(self._build_or_explain)
             self._app = app
             result = await asyncio.to_thread(self._acquire, app)
             if stale is not None and result.get("access_token") == stale:
@@ -76,14 +89,23 @@ class TokenProvider:
 
     def _build_app(self) -> msal.ConfidentialClientApplication:
         settings = self._settings
+        session = _requests_session(self._timeout)  # ours, so it is closed even if msal fails to build
         try:
             return msal.ConfidentialClientApplication(
                 settings.immybot_client_id,
                 client_credential=settings.immybot_client_secret.get_secret_value(),
                 authority=settings.authority,
                 instance_discovery=settings.instance_discovery,
-                timeout=self._timeout,
+                http_client=session,
             )
+        except BaseException:
+            session.close()
+            raise
+
+    def _build_or_explain(self) -> msal.ConfidentialClientApplication:
+        settings = self._settings
+        try:
+            return self._build_app()
         except ValueError as error:
             # OIDC discovery failed with a 4xx: msal re-raises a generic message, the AADSTS text is
             # in the error it was handling. Entra answers an unknown tenant with AADSTS90002.

@@ -1,0 +1,102 @@
+"""The cached catalogs: loading over HTTP, background refresh, and typeahead ranking."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+from bot.immybot.catalog import CatalogCache
+from bot.immybot.client import ImmyBotClient
+from bot.immybot.models import ComputerRow, SoftwareItem
+from bot.sandbox.immy_faults import Fault
+from bot.sandbox.immy_sandbox import ImmySandbox
+from bot.workflow.model import Catalog
+
+G, L = Catalog.GLOBAL, Catalog.LOCAL
+
+
+async def wait_for(condition: Callable[[], bool], within: float = 5.0) -> None:
+    deadline = time.monotonic() + within
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.01)
+
+
+def software_catalog() -> CatalogCache:
+    names = [
+        (G, 714, "Google Chrome"), (G, 3, "Mozilla Firefox"), (L, 3, "Contoso VPN Client"),
+        (G, 10, "Chrome Remote Desktop"), (G, 11, "Google Chrome Enterprise"), (L, 12, "Chrome"),
+        (G, 13, "Microsoft Teams"), (G, 14, "Zoom Workplace"), (G, 15, "Adobe Acrobat Reader DC"),
+    ]  # fmt: skip
+    return CatalogCache.from_rows([SoftwareItem(id=i, name=n, catalog=c) for c, i, n in names], [])
+
+
+def test_substring_ranking_prefix_first_then_shorter() -> None:
+    catalog = software_catalog()
+    assert [s.name for s in catalog.search_software("chrome")] == [
+        "Chrome",  # prefix, shortest
+        "Chrome Remote Desktop",  # prefix
+        "Google Chrome",  # infix, shorter
+        "Google Chrome Enterprise",
+    ]
+    assert [s.key for s in catalog.search_software("CHROME", limit=2)] == ["Local:12", "Global:10"]
+
+
+def test_from_the_first_character_and_case_insensitive() -> None:
+    catalog = software_catalog()
+    first = catalog.search_software("z")
+    assert first[0].name == "Zoom Workplace"
+    assert {s.name for s in first} >= {"Zoom Workplace", "Mozilla Firefox"}
+    assert len(catalog.search_software("", limit=5)) == 5
+
+
+def test_fuzzy_matches_follow_substring_matches() -> None:
+    catalog = software_catalog()
+    assert catalog.search_software("chrme")[0].name in ("Chrome", "Google Chrome")
+    assert catalog.search_software("firefx")[0].name == "Mozilla Firefox"
+    assert catalog.search_software("qqqq") == []
+
+
+def test_results_carry_catalog_and_id() -> None:
+    catalog = software_catalog()
+    both = catalog.search_software("contoso vpn") + catalog.search_software("firefox")
+    assert [(s.catalog, s.id) for s in both[:1]] == [(L, 3)]
+    assert catalog.software_by_key("Local:3").name == "Contoso VPN Client"
+    assert catalog.software_by_key("Global:3").name == "Mozilla Firefox"
+    assert catalog.software_by_key("Global:999") is None
+    assert catalog.software_by_key("Local:3").to_software().catalog.maintenance_type == "LocalSoftware"
+
+
+def test_computer_search_matches_names_then_tenants_and_respects_limit() -> None:
+    rows = [ComputerRow(id=i, name=f"WS-{i:03d}", tenant_name="Fabrikam Inc", online=True) for i in range(1, 150)]
+    rows += [ComputerRow(id=500, name="FAB-LAPTOP", tenant_name="Contoso Ltd", online=False)]
+    catalog = CatalogCache.from_rows([], rows)
+    found = catalog.search_computers("fab", limit=100)
+    assert found[0].name == "FAB-LAPTOP" and len(found) == 100  # name match, then Fabrikam's computers
+    assert [c.name for c in catalog.search_computers("ws-14")][:10] == [f"WS-{i}" for i in range(140, 150)]
+    assert len(catalog.search_computers("w", limit=7)) == 7
+    assert catalog.computer_by_id(500).tenant_name == "Contoso Ltd"
+
+
+async def test_load_over_http_and_background_refresh(immy: ImmySandbox, immy_client: ImmyBotClient) -> None:
+    catalog = CatalogCache(immy_client)
+    assert not catalog.loaded and catalog.age_seconds is None
+    await catalog.load()
+    sizes = catalog.sizes
+    assert sizes == {"global_software": 61, "local_software": 12, "computers": 60}
+    assert catalog.search_software("google chrome")[0].key == "Global:714"
+    assert catalog.computers_by_email("JANE.DOE@contoso.com")
+    immy.immybot.data.local_software.append({"id": 999, "name": "Freshly Packaged App", "softwareType": 1})
+    catalog.start_refresh(0.05)
+    try:
+        await wait_for(lambda: catalog.software_by_key("Local:999") is not None)
+        assert catalog.search_software("freshly")[0].id == 999
+        immy.immybot.faults.always("/api/v1/computers/dx", Fault.server_error())
+        calls = len(immy.immybot.requests_to("/api/v1/computers/dx"))
+        await wait_for(lambda: len(immy.immybot.requests_to("/api/v1/computers/dx")) >= calls + 8)
+        assert catalog.sizes["computers"] == 60  # a failed refresh keeps the old data
+        assert catalog.search_computers("contoso-lt-0001")[0].id == 1
+    finally:
+        await catalog.stop()
+    assert catalog.age_seconds is not None and catalog.age_seconds >= 0
