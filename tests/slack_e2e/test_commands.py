@@ -86,3 +86,17 @@ async def test_request_card_falls_back_to_dm_when_the_bot_is_not_in_the_channel(
 async def test_no_block_kit_violations(world: World) -> None:
     await asyncio.sleep(0)
     world.fake.assert_clean()
+
+
+async def test_immybot_down_becomes_a_message_the_user_understands(world: World) -> None:
+    from bot.sandbox.immy_faults import Fault
+
+    faults = world.immy.immybot.faults
+    faults.always("/api/v1/computers/*", Fault.html())
+    try:
+        await world.driver.slash(world.ws.approver, world.ws.ops_channel, "status CONTOSO-LT-0003")
+        text = await _reply(world, world.ws.approver, "ImmyBot", timeout=15)
+    finally:
+        faults.clear()
+    assert "nothing was lost" in text
+    assert "Traceback" not in text and "html" not in text.lower()
