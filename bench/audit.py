@@ -14,19 +14,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import json
 import sqlite3
 import sys
 import tempfile
 import time
 import tracemalloc
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.store import Store
-from bot.store.audit import BATCH, COLUMNS, INSERT_SQL, AuditEntry, build_row, db_values
+from bot.store.audit import BATCH, COLUMNS, INSERT_SQL
 from bot.store.audit_cli import open_readonly, write_export
 from bot.store.store import connect
 from bot.workflow.model import Catalog, Computer, DesiredState, Draft, RunOptions, Software, Targets
@@ -51,58 +52,104 @@ def _draft(i: int) -> Draft:
     )
 
 
-async def audited_transitions(path: Path, count: int) -> float:
-    """submit + approve through the service (each: CAS + audit row + dedup key in one transaction)."""
-    store = await Store.open(path)
-    policy = Policy({"UAPPROVER"}, set(), set(), set(), False, 25, timedelta(hours=24), _NoGroups())
-    service = RequestService(store, policy)
-    started = time.perf_counter()
-    for i in range(count // 2):
-        request = await service.submit(_draft(i), dedup_key=f"view:{i}")
-        await service.approve(request.id, "UAPPROVER", dedup_key=f"button:{i}")
-    elapsed = time.perf_counter() - started
-    await store.close()
-    return (count // 2) * 2 / elapsed
+class TransitionBench:
+    """submit + approve through the service: each a CAS + audit row + dedup key in one transaction."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.done = 0
+
+    async def __aenter__(self) -> TransitionBench:
+        self.store = await Store.open(self.path)
+        policy = Policy({"UAPPROVER"}, set(), set(), set(), False, 25, timedelta(hours=24), _NoGroups())
+        self.service = RequestService(self.store, policy)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.store.close()
+
+    async def run(self, count: int) -> float:
+        started = time.perf_counter()
+        for _ in range(count // 2):
+            i = self.done = self.done + 1
+            request = await self.service.submit(_draft(i), dedup_key=f"view:{i}")
+            await self.service.approve(request.id, "UAPPROVER", dedup_key=f"button:{i}")
+        return time.perf_counter() - started
 
 
-async def plain_inserts(path: Path, count: int) -> float:
-    conn = await connect(path, migrate_to=None)  # same pragmas, bare table
-    await conn.execute("CREATE TABLE plain (id INTEGER PRIMARY KEY, v TEXT NOT NULL)")
-    started = time.perf_counter()
-    for i in range(count):
-        await conn.execute("BEGIN IMMEDIATE")
-        await conn.execute("INSERT INTO plain (v) VALUES (?)", (f"row {i}",))
-        await conn.execute("COMMIT")
-    elapsed = time.perf_counter() - started
-    await conn.close()
-    return count / elapsed
+class PlainInsertBench:
+    """The reference: one-row inserts into a bare table, one BEGIN IMMEDIATE … COMMIT each."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    async def __aenter__(self) -> PlainInsertBench:
+        self.conn = await connect(self.path, migrate_to=None)  # same pragmas
+        await self.conn.execute("CREATE TABLE plain (id INTEGER PRIMARY KEY, v TEXT NOT NULL)")
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.conn.close()
+
+    async def run(self, count: int) -> float:
+        started = time.perf_counter()
+        for i in range(count):
+            await self.conn.execute("BEGIN IMMEDIATE")
+            await self.conn.execute("INSERT INTO plain (v) VALUES (?)", (f"row {i}",))
+            await self.conn.execute("COMMIT")
+        return time.perf_counter() - started
+
+
+async def transitions_vs_inserts(workdir: Path, count: int, rounds: int = 5) -> tuple[float, float]:
+    """Alternate rounds of both, so a noisy neighbour slows both alike."""
+    audited = plain = 0.0
+    per_round = max(2, count // rounds)
+    async with TransitionBench(workdir / "service.db") as service, PlainInsertBench(workdir / "plain.db") as bare:
+        for _ in range(rounds):
+            audited += await service.run(per_round)
+            plain += await bare.run(per_round)
+    done = (per_round // 2) * 2 * rounds
+    return done / audited, per_round * rounds / plain
+
+
+_SOFTWARE = '{"catalog":"Global","id":714,"name":"7-Zip"}'
 
 
 def extend_log(path: Path, upto: int) -> None:
-    """Bulk-append rows (valid chain) until the log holds `upto` rows."""
+    """Bulk-append rows until the log holds `upto`, with a valid chain (checked by `audit verify` below).
+
+    The canonical JSON is written out by hand (keys in sorted order) to generate a million rows
+    quickly; `verify_run` recomputes every hash with `json.dumps`, so a mistake here fails the run.
+    """
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA synchronous=OFF")  # generation only; the measured runs reopen with FULL
     head = conn.execute("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
     row_id, prev = head if head else (0, "0" * 64)
-    at = datetime(2026, 1, 1, tzinfo=UTC)
-    software = {"name": "7-Zip", "id": 714, "catalog": "Global"}
     while row_id < upto:
         batch = []
         for _ in range(min(50_000, upto - row_id)):
             row_id += 1
-            entry = AuditEntry(
-                event="request.approved" if row_id % 2 == 0 else "request.created",
-                actor="UAPPROVER" if row_id % 2 == 0 else "UREQUESTER",
-                request_id=(row_id + 1) // 2,
-                requester="UREQUESTER",
-                software=software,
-                action="LatestVersion",
-                targets=[{"id": row_id, "name": f"PC-{row_id}"}, {"email": "ana@example.com"}],
-                reason=f"ticket {row_id}: update for CVE-2026-{row_id % 9999:04d}",
+            approved = row_id % 2 == 0
+            event, actor = ("request.approved", "UAPPROVER") if approved else ("request.created", "UREQUESTER")
+            minutes, seconds = divmod(row_id, 60)
+            hours, minutes = divmod(minutes, 60)
+            days, hours = divmod(hours, 24)
+            at = f"2026-01-{1 + days:02d}T{hours:02d}:{minutes:02d}:{seconds:02d}.000000Z"
+            targets = f'[{{"id":{row_id},"name":"PC-{row_id}"}},{{"email":"ana@example.com"}}]'
+            reason = f"ticket {row_id}: update for CVE-2026-{row_id % 9999:04d}"
+            request_id = (row_id + 1) // 2
+            body = (
+                f'{{"action":"LatestVersion","actor":"{actor}","at":"{at}","decision_reason":null,'
+                f'"event":"{event}","id":{row_id},"immybot_session_ids":null,"outcome":null,'
+                f'"prev_hash":"{prev}","reason":"{reason}","request_id":{request_id},'
+                f'"requester":"UREQUESTER","software":{_SOFTWARE},"targets":{targets}}}'
             )
-            row = build_row(entry, row_id, at + timedelta(seconds=row_id), prev)
-            prev = row["hash"]
-            batch.append(db_values(row))
+            digest = hashlib.sha256((prev + body).encode()).hexdigest()
+            batch.append(
+                (row_id, at, request_id, event, actor, "UREQUESTER", _SOFTWARE, "LatestVersion", targets, reason,
+                 None, None, None, prev, digest)
+            )  # fmt: skip
+            prev = digest
         conn.execute("BEGIN")
         conn.executemany(INSERT_SQL, batch)
         conn.execute("COMMIT")
@@ -158,8 +205,7 @@ async def verify_run(path: Path) -> tuple[float, bool]:
 
 async def main(rows: int, transitions: int, workdir: Path) -> dict[str, object]:
     result: dict[str, object] = {"bench": "audit", "rows": rows, "transitions": transitions}
-    tps = await audited_transitions(workdir / "service.db", transitions)
-    ips = await plain_inserts(workdir / "plain.db", transitions)
+    tps, ips = await transitions_vs_inserts(workdir, transitions)
     result |= {
         "audited_transitions_per_s": round(tps, 1),
         "plain_inserts_per_s": round(ips, 1),

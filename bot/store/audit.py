@@ -117,12 +117,43 @@ def db_values(row: dict[str, Any]) -> tuple[Any, ...]:
 INSERT_SQL = f"INSERT INTO audit ({COLUMNS}) VALUES ({', '.join('?' for _ in FIELDS)})"
 
 
-async def append(conn: aiosqlite.Connection, entry: AuditEntry, at: datetime) -> dict[str, Any]:
+_HEAD_SQL = "SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1"
+# Insert only if the chain's head (read in this same statement, under the write lock) is the one we
+# chained to; otherwise nothing is inserted and the caller reads the head and tries again.
+_GUARDED_INSERT_SQL = (
+    f"INSERT INTO audit ({COLUMNS}) SELECT {', '.join('?' for _ in FIELDS)} "
+    "WHERE (SELECT id || ':' || hash FROM audit ORDER BY id DESC LIMIT 1) IS ? RETURNING id"
+)
+
+
+class ChainHead:
+    """The last appended (id, hash) as this connection saw it: saves a read per append.
+
+    Only a hint: every append checks it against the table inside its transaction, so a row
+    appended by another process (or a rolled-back append) just costs one extra read.
+    """
+
+    def __init__(self) -> None:
+        self.known: tuple[int, str] | None = None
+
+
+async def append(
+    conn: aiosqlite.Connection, entry: AuditEntry, at: datetime, head: ChainHead | None = None
+) -> dict[str, Any]:
     """Append one row. The caller holds the write lock (`BEGIN IMMEDIATE`) and commits."""
-    head = list(await conn.execute_fetchall("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1"))
-    row_id, prev = (int(head[0][0]) + 1, str(head[0][1])) if head else (1, GENESIS_HASH)
+    if head is not None and head.known is not None:
+        last_id, last_hash = head.known
+        row = build_row(entry, last_id + 1, at, last_hash)
+        expected = f"{last_id}:{last_hash}" if last_id else None
+        if list(await conn.execute_fetchall(_GUARDED_INSERT_SQL, (*db_values(row), expected))):
+            head.known = (row["id"], row["hash"])
+            return row
+    found = list(await conn.execute_fetchall(_HEAD_SQL))
+    row_id, prev = (int(found[0][0]) + 1, str(found[0][1])) if found else (1, GENESIS_HASH)
     row = build_row(entry, row_id, at, prev)
     await conn.execute_fetchall(INSERT_SQL, db_values(row))
+    if head is not None:
+        head.known = (row["id"], row["hash"])
     return row
 
 

@@ -1,12 +1,11 @@
 """`audit export` and `audit verify`: read-only, streaming, constant memory.
 
-Export builds each JSONL line inside SQLite (`json_object`), so Python only writes text; CSV rows
-go through `csv.writer` a batch at a time. Neither ever holds more than one batch.
+Export builds each line inside SQLite (`json_object` for JSONL, quoting by RFC 4180 for CSV), so
+Python only writes text, one `fetchmany` batch at a time: memory does not grow with the log.
 """
 
 from __future__ import annotations
 
-import csv
 import sys
 from pathlib import Path
 from typing import TextIO
@@ -28,8 +27,20 @@ def _line_sql() -> str:
     return f"json_object({', '.join(parts)})"
 
 
+def _csv_sql() -> str:
+    """One RFC 4180 line per row, built by SQLite: integers bare, NULL empty, every text value quoted
+    (so an empty string `""` stays distinct from NULL, and no content, tampered or not, breaks a row)."""
+    parts = []
+    for name in FIELDS:
+        if name in ("id", "request_id"):
+            parts.append(f"COALESCE({name}, '')")
+        else:
+            parts.append(f"COALESCE('\"' || replace({name}, '\"', '\"\"') || '\"', '')")
+    return " || ',' || ".join(parts)
+
+
 JSONL_SELECT = f"SELECT {_line_sql()} FROM audit"
-CSV_SELECT = f"SELECT {audit.COLUMNS} FROM audit"
+CSV_SELECT = f"SELECT {_csv_sql()} FROM audit"
 
 
 async def open_readonly(path: Path | str) -> aiosqlite.Connection:
@@ -62,10 +73,10 @@ async def write_export(
         return count
     if fmt != "csv":
         raise ValueError(f"unknown format {fmt!r}")
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(FIELDS)
+    out.write(",".join(FIELDS) + "\n")
     async for rows in audit.iter_batches(conn, f"{CSV_SELECT}{where} ORDER BY id", params, batch):
-        writer.writerows(rows)
+        out.write("\n".join(row[0] for row in rows))
+        out.write("\n")
         count += len(rows)
     return count
 

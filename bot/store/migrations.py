@@ -24,7 +24,6 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
         "CREATE INDEX requests_requester ON requests (requester, id)",
         "CREATE INDEX requests_state ON requests (state, created_at)",
-        "CREATE INDEX requests_created_at ON requests (created_at)",
         """CREATE TABLE audit (
             id INTEGER PRIMARY KEY,
             at TEXT NOT NULL,
@@ -68,7 +67,6 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         """CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
            BEGIN SELECT RAISE(ABORT, 'audit rows are append-only'); END""",
         "CREATE INDEX audit_request_id ON audit (request_id)",
-        "CREATE INDEX audit_at ON audit (at)",
         "CREATE INDEX audit_actor ON audit (actor)",
         "CREATE INDEX audit_requester ON audit (requester)",
     ),

@@ -26,6 +26,7 @@ from typing import Any, Self
 
 import aiosqlite
 
+from bot.store.audit import ChainHead
 from bot.store.migrations import LATEST_VERSION, migrate
 from bot.store.tx import Tx
 
@@ -93,6 +94,7 @@ class Store:
     def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
         self._conn = conn
         self._lock = asyncio.Lock()
+        self._head = ChainHead()
         self.path = path
 
     @classmethod
@@ -116,7 +118,7 @@ class Store:
         async with self._lock:
             await _with_retry(lambda: self._conn.execute("BEGIN IMMEDIATE"))
             try:
-                yield Tx(self._conn)
+                yield Tx(self._conn, self._head)
             except BaseException:
                 await self._rollback()
                 raise

@@ -25,8 +25,9 @@ def _request_data(request: Request | Draft) -> str:
 
 
 class Tx:
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(self, conn: aiosqlite.Connection, head: audit.ChainHead | None = None) -> None:
         self.conn = conn
+        self._head = head
 
     # ---- requests ---------------------------------------------------------------------------
 
@@ -170,7 +171,7 @@ class Tx:
     # ---- audit ------------------------------------------------------------------------------
 
     async def append_audit(self, entry: AuditEntry, at: datetime) -> dict[str, Any]:
-        return await audit.append(self.conn, entry, at)
+        return await audit.append(self.conn, entry, at, self._head)
 
     async def audit_rows(
         self, *, since: datetime | None, request_id: int | None, user: str | None, limit: int | None

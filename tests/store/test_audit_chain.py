@@ -5,12 +5,13 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from bot.store import Store
-from bot.store.audit import GENESIS_HASH, verify_rows
+from bot.store.audit import GENESIS_HASH, AuditEntry, verify_rows
 from bot.store.audit_cli import verify, verify_file
 from bot.workflow.service import RequestService
 from tests.workflow.factories import APPROVER, make_draft, make_service
@@ -119,3 +120,24 @@ async def test_raw_file_edit_is_detected(tmp_path: Path) -> None:
 
 def test_verify_rows_reusable() -> None:
     assert verify_rows([]).line() == "OK: 0 rows"
+
+
+async def test_two_stores_on_one_file_keep_one_chain(tmp_path: Path) -> None:
+    """Each connection caches the chain head; appends by the other (or a rollback) must not fork the chain."""
+    db = tmp_path / "shared.db"
+    first, store_a = await make_service(db)
+    second, store_b = await make_service(db)
+    try:
+        for i in range(6):
+            await (first if i % 3 else second).submit(make_draft())
+        with pytest.raises(RuntimeError):
+            async with store_a.write() as tx:
+                await tx.append_audit(AuditEntry(event="request.created"), datetime.now(UTC))
+                raise RuntimeError("handler failed after appending")  # rolled back: head hint now stale
+        await first.submit(make_draft())
+        await second.submit(make_draft())
+    finally:
+        await store_a.close()
+        await store_b.close()
+    report = await verify_file(db)
+    assert report.ok and report.rows == 8

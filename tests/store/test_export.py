@@ -24,7 +24,7 @@ async def _db(tmp_path: Path) -> Path:
     first = await service.submit(make_draft(email="ana@example.com"))  # rows 1-2 on Jan 15
     await service.deny(first.id, APPROVER, 'not this week, "sorry"')
     clock.advance(days=2)
-    second = await service.submit(make_draft())  # rows 3-4 on Jan 17
+    second = await service.submit(make_draft(reason='line one\r\nline "two", ✓'))  # rows 3-4 on Jan 17
     await service.approve(second.id, APPROVER)
     await store.close()
     return db
@@ -60,6 +60,14 @@ async def test_csv_header_and_nested_json(tmp_path: Path) -> None:
     assert json.loads(rows[0]["software"]) == {"name": "7-Zip", "id": 714, "catalog": "Global"}
     assert json.loads(rows[0]["targets"])[0] == {"id": 1, "name": "PC-1"}
     assert rows[0]["decision_reason"] == ""  # null
+    as_json = [json.loads(line) for line in (await _export(db, "jsonl")).splitlines()]
+    for csv_row, json_row in zip(rows, as_json, strict=True):  # the same values, nested ones as JSON text
+        for name in FIELDS:
+            value = json_row[name]
+            expected = "" if value is None else json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+            expected = expected if isinstance(value, (dict, list)) else ("" if value is None else str(value))
+            assert csv_row[name] == expected, name
+    assert rows[2]["reason"] == 'line one\r\nline "two", ✓'
 
 
 async def test_filters(tmp_path: Path) -> None:
