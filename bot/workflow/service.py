@@ -21,7 +21,6 @@ from bot.store.audit import AuditEntry
 from bot.store.tx import Tx
 from bot.workflow.errors import (
     DomainError,
-    IllegalTransition,
     InvalidSubmission,
     NotAllowed,
     RequestNotFound,
@@ -40,6 +39,7 @@ from bot.workflow.model import (
 )
 from bot.workflow.outcome import request_outcome
 from bot.workflow.policy import Decision, Policy
+from bot.workflow.records import draft_fields, entry, illegal
 
 DEDUP_TTL = timedelta(hours=24)  # Slack retries within minutes; a day is well past any replay
 _REFUSED = "refused:"
@@ -48,28 +48,6 @@ _CANCELLABLE = (RequestState.PENDING, RequestState.APPROVED, RequestState.STARTI
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-def _draft_fields(draft: Draft | Request) -> dict[str, Any]:
-    return {
-        "requester": draft.requester,
-        "software": draft.software.model_dump(mode="json"),
-        "action": draft.action.value,
-        "targets": draft.targets.audit_list(),
-        "reason": draft.reason,
-    }
-
-
-def _entry(event: AuditEvent, request: Request, actor: str, **fields: Any) -> AuditEntry:
-    return AuditEntry(event=event.value, actor=actor, request_id=request.id, **_draft_fields(request), **fields)
-
-
-def _illegal(request: Request, wanted: RequestState) -> IllegalTransition:
-    if request.state is RequestState.CANCELLED or request.cancel_requested:
-        by, at = request.cancelled_by, request.cancelled_at
-    else:
-        by, at = request.decided_by, request.decided_at
-    return IllegalTransition(request.id, request.state, wanted, by=None if by == SYSTEM_ACTOR else by, at=at)
 
 
 class RequestService:
@@ -97,7 +75,7 @@ class RequestService:
             if dedup_key is not None and (replay := await self._replayed_request(tx, dedup_key)) is not None:
                 return replay
             request = await tx.insert_request(draft, now)
-            await tx.append_audit(_entry(AuditEvent.REQUEST_CREATED, request, draft.requester), now)
+            await tx.append_audit(entry(AuditEvent.REQUEST_CREATED, request, draft.requester), now)
             if auto:
                 approved = request.model_copy(
                     update={
@@ -110,7 +88,7 @@ class RequestService:
                 )
                 await self._cas(tx, approved, RequestState.PENDING)
                 await tx.append_audit(
-                    _entry(AuditEvent.REQUEST_APPROVED, approved, draft.requester, outcome="auto_approved"), now
+                    entry(AuditEvent.REQUEST_APPROVED, approved, draft.requester, outcome="auto_approved"), now
                 )
                 request = approved
             if dedup_key is not None:
@@ -122,7 +100,7 @@ class RequestService:
         return await tx.get_request(int(hit)) if hit and hit.isdigit() else None
 
     async def refuse(self, requester: str, reason: str, draft: Draft | None = None) -> None:
-        fields = _draft_fields(draft) if draft is not None else {"requester": requester}
+        fields = draft_fields(draft) if draft is not None else {"requester": requester}
         now = self._clock()
         async with self._store.write() as tx:
             await tx.append_audit(
@@ -154,7 +132,7 @@ class RequestService:
                 request = await self._load(tx, request_id)
                 refusal = self._policy.decision_refusal(action, actor, is_approver, request)
                 if refusal is not None:
-                    await tx.append_audit(_entry(AuditEvent.DECISION_REFUSED, request, actor, outcome=refusal), now)
+                    await tx.append_audit(entry(AuditEvent.DECISION_REFUSED, request, actor, outcome=refusal), now)
                     result = _REFUSED + refusal
                 else:
                     request = await self._apply(tx, request, action, actor, reason, now)
@@ -181,14 +159,14 @@ class RequestService:
             elif state in _CANCELLABLE:
                 update = {"state": RequestState.CANCELLED}
             else:
-                raise _illegal(request, RequestState.CANCELLED)
+                raise illegal(request, RequestState.CANCELLED)
             update |= {"cancelled_by": actor, "cancelled_at": now}
             event = AuditEvent.REQUEST_CANCELLED
             fields: dict[str, Any] = {}
         else:
             wanted = RequestState.APPROVED if action == "approve" else RequestState.DENIED
             if state is not RequestState.PENDING:
-                raise _illegal(request, wanted)
+                raise illegal(request, wanted)
             update = {"state": wanted, "decided_by": actor, "decided_at": now}
             if action == "deny":
                 update["decision_reason"] = reason
@@ -197,7 +175,7 @@ class RequestService:
                 event, fields = AuditEvent.REQUEST_APPROVED, {}
         changed = request.model_copy(update={**update, "updated_at": now})
         await self._cas(tx, changed, state)
-        await tx.append_audit(_entry(event, changed, actor, **fields), now)
+        await tx.append_audit(entry(event, changed, actor, **fields), now)
         return changed
 
     async def expire_due(self) -> list[Request]:
@@ -214,7 +192,7 @@ class RequestService:
                     }
                 )
                 await self._cas(tx, changed, RequestState.PENDING)
-                await tx.append_audit(_entry(AuditEvent.REQUEST_EXPIRED, changed, SYSTEM_ACTOR), now)
+                await tx.append_audit(entry(AuditEvent.REQUEST_EXPIRED, changed, SYSTEM_ACTOR), now)
                 expired.append(changed)
             await tx.prune_dedup(now)
         return expired
@@ -273,7 +251,7 @@ class RequestService:
             if request.state is RequestState.STARTING:
                 return request
             if request.state is not RequestState.APPROVED:
-                raise _illegal(request, RequestState.STARTING)
+                raise illegal(request, RequestState.STARTING)
             changed = request.model_copy(
                 update={"state": RequestState.STARTING, "session_group_id": str(uuid.uuid4()), "updated_at": now}
             )
@@ -287,7 +265,7 @@ class RequestService:
             if request.state is RequestState.RUNNING:
                 return request  # already recorded (a replay after a restart)
             if request.state is not RequestState.STARTING:
-                raise _illegal(request, RequestState.RUNNING)
+                raise illegal(request, RequestState.RUNNING)
             await tx.add_sessions(request_id, sessions)
             changed = request.model_copy(
                 update={"state": RequestState.RUNNING, "sessions": list(sessions), "updated_at": now}
@@ -295,7 +273,7 @@ class RequestService:
             await self._cas(tx, changed, RequestState.STARTING)
             ids = [s.session_id for s in sessions]
             await tx.append_audit(
-                _entry(AuditEvent.SESSIONS_STARTED, changed, SYSTEM_ACTOR, immybot_session_ids=ids), now
+                entry(AuditEvent.SESSIONS_STARTED, changed, SYSTEM_ACTOR, immybot_session_ids=ids), now
             )
         return changed
 
@@ -316,7 +294,7 @@ class RequestService:
             await tx.set_session_status(request_id, session_id, status, finished_at)
             if terminal:
                 await tx.append_audit(
-                    _entry(
+                    entry(
                         AuditEvent.SESSION_FINISHED,
                         request,
                         SYSTEM_ACTOR,
@@ -336,7 +314,7 @@ class RequestService:
             if request.state is RequestState.FINISHED:
                 return request
             if request.state is not RequestState.RUNNING:
-                raise _illegal(request, RequestState.FINISHED)
+                raise illegal(request, RequestState.FINISHED)
             waiting = [s.session_id for s in request.sessions if not s.terminal]
             if waiting:
                 raise SessionsNotDone(f"Request #{request_id} still has sessions running: {waiting}.")
@@ -345,7 +323,7 @@ class RequestService:
             await self._cas(tx, changed, RequestState.RUNNING)
             ids = [s.session_id for s in request.sessions]
             await tx.append_audit(
-                _entry(
+                entry(
                     AuditEvent.REQUEST_FINISHED, changed, SYSTEM_ACTOR, immybot_session_ids=ids, outcome=outcome.value
                 ),
                 now,
@@ -378,4 +356,4 @@ class RequestService:
     async def _cas(tx: Tx, request: Request, expected: RequestState) -> None:
         if not await tx.update_request(request, expected):  # pragma: no cover - we hold the write lock
             current = await tx.get_request(request.id)
-            raise _illegal(current or request, request.state)
+            raise illegal(current or request, request.state)

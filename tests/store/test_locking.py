@@ -1,0 +1,62 @@
+"""Another process holding the write lock: busy timeout, then a bounded retry of BEGIN IMMEDIATE."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+from pathlib import Path
+
+import pytest
+
+from bot.store import Store, store
+from tests.workflow.factories import make_draft, make_service
+
+
+def _hold_write_lock(db: Path, seconds: float, held: threading.Event) -> None:
+    conn = sqlite3.connect(db, isolation_level=None)
+    conn.execute("BEGIN IMMEDIATE")
+    held.set()
+    threading.Event().wait(seconds)
+    conn.execute("ROLLBACK")
+    conn.close()
+
+
+async def _shorten_busy_timeout(st: Store, ms: int) -> None:
+    async with st.read() as tx:
+        pass
+    await tx.conn.execute(f"PRAGMA busy_timeout={ms}")
+
+
+async def test_write_waits_out_a_lock_held_by_another_connection(tmp_path: Path) -> None:
+    db = tmp_path / "a.db"
+    service, st = await make_service(db)
+    try:
+        await _shorten_busy_timeout(st, 20)  # so the retry path, not only the busy timeout, is exercised
+        held = threading.Event()
+        holder = threading.Thread(target=_hold_write_lock, args=(db, 0.3, held))
+        holder.start()
+        await asyncio.to_thread(held.wait, 5)
+        request = await service.submit(make_draft())  # locked at first; retried until the holder lets go
+        await asyncio.to_thread(holder.join, 5)
+        assert request.id == 1
+    finally:
+        await st.close()
+
+
+async def test_gives_up_after_bounded_retries(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    db = tmp_path / "a.db"
+    service, st = await make_service(db)
+    monkeypatch.setattr(store, "BEGIN_RETRIES", 2)
+    try:
+        await _shorten_busy_timeout(st, 10)
+        held = threading.Event()
+        holder = threading.Thread(target=_hold_write_lock, args=(db, 1.0, held))
+        holder.start()
+        await asyncio.to_thread(held.wait, 5)
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            await service.submit(make_draft())
+        await asyncio.to_thread(holder.join, 5)
+        assert (await service.submit(make_draft())).id == 1  # nothing half-written by the failed attempt
+    finally:
+        await st.close()
