@@ -1,0 +1,280 @@
+"""Benchmark: the follower with N sessions in flight against the fake ImmyBot and the fake Slack.
+
+    .venv/bin/python bench/follower.py [--sessions 1000] [--duration 20] [--poll-seconds 5]
+
+The fakes (Entra over HTTPS, ImmyBot, Slack) run in a child process so their work does not count as
+the bot's. The bot side is the real store, ImmyBot client, SlackReporter and Follower in this
+process. Measured in the same run:
+- reference: event-loop lag (sleep overshoot of a 10 ms probe) of the idle bot (follower started,
+  nothing in flight);
+- following: the same probe while N sessions are followed, plus ImmyBot calls/min and Slack
+  calls/min (counted by the fakes), resident memory (VmRSS, peak over the run), and the smallest
+  gap between two edits of the same Slack message.
+Goals: lag p99 following <= 2x idle; no message edited twice within 2 s; RSS <= 150 MB.
+Prints one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+REQUESTS_CHANNEL = "C0REQUESTS"
+APPROVAL_CHANNEL = "C0APPROVE"
+PER_REQUEST = 25
+
+
+# ---- the fakes' process ---------------------------------------------------------------------------
+
+
+async def _fakes(sessions: int, directory: str) -> None:
+    from bot.sandbox.immy_data import generate
+    from bot.sandbox.immy_sandbox import immy_sandbox
+    from bot.sandbox.slack import FakeSlack
+
+    slack = FakeSlack()
+    slack.add_user("UREQUESTER", "requester")
+    slack.add_user("UAPPROVER", "approver")
+    slack.add_channel(REQUESTS_CHANNEL, "requests", members=["UREQUESTER"])
+    slack.add_channel(APPROVAL_CHANNEL, "approvals", members=["UAPPROVER"])
+    data = generate(7, computers=sessions, global_software=20, local_software=2, tenants=4)
+    async with slack.serve(), immy_sandbox(Path(directory), data=data) as sandbox:
+        for computer in data.computers:
+            sandbox.immybot.script_computer(computer["id"], ["Created", *["Running"] * 2_000])
+        print(json.dumps({"slack_api": slack.api_url, "slack_token": slack.bot_token, **sandbox.env}), flush=True)
+        loop = asyncio.get_running_loop()
+        while True:
+            line = await loop.run_in_executor(None, sys.stdin.readline)
+            if not line:
+                return
+            print(json.dumps(_stats(slack, sandbox.immybot)), flush=True)
+
+
+def _stats(slack: Any, immybot: Any) -> dict[str, Any]:
+    edits: dict[str, list[float]] = defaultdict(list)
+    for call in slack.calls():
+        if call.method in ("chat.update", "chat.postMessage"):
+            ts = call.params.get("ts") or call.response.get("ts")
+            edits[str(ts)].append(call.at)
+    gaps = [b - a for times in edits.values() for a, b in zip(sorted(times), sorted(times)[1:], strict=False)]
+    return {
+        "immybot_calls": len(immybot.requests),
+        "slack_calls": len(slack.calls()),
+        "min_edit_gap": min(gaps) if gaps else None,
+        "sessions": len(immybot.sessions),
+    }
+
+
+# ---- the bot's process ----------------------------------------------------------------------------
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+class LagProbe:
+    def __init__(self, interval: float = 0.01) -> None:
+        self.interval = interval
+        self.samples: list[float] = []
+        self.peak_rss = 0.0
+
+    async def run(self, seconds: float) -> list[float]:
+        self.samples = []
+        end = time.perf_counter() + seconds
+        while time.perf_counter() < end:
+            started = time.perf_counter()
+            await asyncio.sleep(self.interval)
+            self.samples.append(time.perf_counter() - started - self.interval)
+            if len(self.samples) % 50 == 0:
+                self.peak_rss = max(self.peak_rss, _rss_mb())
+        return self.samples
+
+
+def p99_ms(samples: list[float]) -> float:
+    if len(samples) < 2:
+        return 0.0
+    return statistics.quantiles(samples, n=100)[98] * 1000
+
+
+class Fakes:
+    def __init__(self, sessions: int, directory: str) -> None:
+        self.child = subprocess.Popen(
+            [sys.executable, __file__, "--fakes", "--sessions", str(sessions), "--dir", directory],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.child.stdout is not None
+        self.env: dict[str, str] = json.loads(self.child.stdout.readline())
+
+    def stats(self) -> dict[str, Any]:
+        assert self.child.stdin is not None and self.child.stdout is not None
+        self.child.stdin.write("stats\n")
+        self.child.stdin.flush()
+        return json.loads(self.child.stdout.readline())
+
+    def close(self) -> None:
+        if self.child.stdin:
+            self.child.stdin.close()
+        try:
+            self.child.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.child.kill()
+
+
+async def bench(sessions: int, duration: float, poll_seconds: float, idle_seconds: float) -> dict[str, Any]:
+    from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    from bot.config import load_settings
+    from bot.immybot.client import ImmyBotClient
+    from bot.immybot.port import ImmyBotSessions
+    from bot.slack.approvals.views import approval_card
+    from bot.slack.reports.reporter import SlackReporter
+    from bot.slack.requests.views import request_card
+    from bot.store import Store
+    from bot.workflow.follower import Follower
+    from bot.workflow.model import Catalog, Computer, DesiredState, Draft, MessageRef, RunOptions, Software, Targets
+    from bot.workflow.policy import Policy
+    from bot.workflow.service import RequestService
+
+    class NoGroups:
+        async def members(self, group_id: str) -> frozenset[str]:
+            return frozenset()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        fakes = Fakes(sessions, tmp)
+        try:
+            os.environ["REQUESTS_CA_BUNDLE"] = fakes.env["REQUESTS_CA_BUNDLE"]
+            settings = load_settings(
+                _env_file=None,
+                slack_bot_token=fakes.env["slack_token"],
+                slack_api_url=fakes.env["slack_api"],
+                immybot_base_url=fakes.env["IMMYBOT_BASE_URL"],
+                immybot_authority_host=fakes.env["IMMYBOT_AUTHORITY_HOST"],
+                immybot_tenant_id=fakes.env["IMMYBOT_TENANT_ID"],
+                immybot_client_id=fakes.env["IMMYBOT_CLIENT_ID"],
+                immybot_client_secret=fakes.env["IMMYBOT_CLIENT_SECRET"],
+                approval_channel=APPROVAL_CHANNEL,
+                approvers="UAPPROVER",
+                audit_db=Path(tmp) / "audit.db",
+            )
+            store = await Store.open(settings.audit_db)
+            policy = Policy({"UAPPROVER"}, set(), set(), set(), False, PER_REQUEST, timedelta(hours=24), NoGroups())
+            service = RequestService(store, policy)
+            client = AsyncWebClient(token=settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_url,
+                                    retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=5)])  # fmt: skip
+
+            async def save(request_id: int, ref: MessageRef) -> None:
+                await service.set_cards(request_id, status_message=ref)
+
+            async with ImmyBotClient(settings) as immy:
+                await immy.token()
+                reporter = SlackReporter(client, base_url=settings.base_url, save_status_message=save)
+                follower = Follower(service, ImmyBotSessions(immy), reporter, poll_seconds=poll_seconds,
+                                    max_wait=timedelta(hours=24))  # fmt: skip
+                await follower.start()
+                probe = LagProbe()
+                idle = await probe.run(idle_seconds)
+
+                software = Software(id=714, name="Google Chrome", catalog=Catalog.GLOBAL)
+                for first in range(1, sessions + 1, PER_REQUEST):
+                    computers = tuple(
+                        Computer(id=i, name=f"PC-{i}") for i in range(first, min(first + PER_REQUEST, sessions + 1))
+                    )
+                    draft = Draft(
+                        requester="UREQUESTER",
+                        channel=REQUESTS_CHANNEL,
+                        software=software,
+                        action=DesiredState.LATEST,
+                        options=RunOptions(),
+                        reason="bench",
+                        targets=Targets(computers=computers),
+                    )
+                    request = await service.submit(draft)
+                    card = await client.chat_postMessage(channel=REQUESTS_CHANNEL, text=request_card(request)[0])
+                    approval = await client.chat_postMessage(channel=APPROVAL_CHANNEL, text=approval_card(request)[0])
+                    await service.set_cards(
+                        request.id,
+                        request_card=MessageRef(channel=card["channel"], ts=card["ts"]),
+                        approval_card=MessageRef(channel=approval["channel"], ts=approval["ts"]),
+                    )
+                    await service.approve(request.id, "UAPPROVER")
+                    follower.kick(request.id)
+                for _ in range(1200):  # every session started and followed (2 min at most)
+                    if follower.in_flight >= sessions:
+                        break
+                    await asyncio.sleep(0.1)
+                in_flight = follower.in_flight
+                await asyncio.sleep(2 * poll_seconds)  # past the first polls: steady following
+                before = fakes.stats()
+                started = time.perf_counter()
+                following = await probe.run(duration)
+                elapsed = time.perf_counter() - started
+                after = fakes.stats()
+                await follower.aclose()
+                await reporter.aclose()
+            await store.close()
+        finally:
+            fakes.close()
+    minutes = elapsed / 60
+    idle_p99, following_p99 = p99_ms(idle), p99_ms(following)
+    rss = max(probe.peak_rss, _rss_mb())
+    gap = after["min_edit_gap"]
+    return {
+        "bench": "follower",
+        "sessions": sessions,
+        "in_flight": in_flight,
+        "duration_s": round(elapsed, 1),
+        "poll_seconds": poll_seconds,
+        "immybot_calls_per_min": round((after["immybot_calls"] - before["immybot_calls"]) / minutes),
+        "slack_calls_per_min": round((after["slack_calls"] - before["slack_calls"]) / minutes),
+        "lag_p99_idle_ms": round(idle_p99, 3),
+        "lag_p99_following_ms": round(following_p99, 3),
+        "lag_ratio": round(following_p99 / idle_p99, 2) if idle_p99 else None,
+        "lag_max_following_ms": round(max(following) * 1000, 3) if following else None,
+        "rss_mb": round(rss, 1),
+        "min_edit_gap_s": round(gap, 3) if gap is not None else None,
+        "goals": {
+            "lag_p99_le_2x_idle": bool(idle_p99) and following_p99 <= 2 * idle_p99,
+            "edits_ge_2s_apart": gap is None or gap >= 1.95,
+            "rss_le_150mb": rss <= 150,
+        },
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sessions", type=int, default=1000)
+    parser.add_argument("--duration", type=float, default=20.0, help="seconds of measured following")
+    parser.add_argument("--poll-seconds", type=float, default=5.0)
+    parser.add_argument("--idle-seconds", type=float, default=5.0)
+    parser.add_argument("--fakes", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--dir", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.fakes:
+        asyncio.run(_fakes(args.sessions, args.dir))
+        return
+    result = asyncio.run(bench(args.sessions, args.duration, args.poll_seconds, args.idle_seconds))
+    print(json.dumps(result, separators=(",", ":")))
+
+
+if __name__ == "__main__":
+    main()

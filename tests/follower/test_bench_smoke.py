@@ -1,0 +1,23 @@
+"""bench/follower.py runs end to end at a tiny size and prints one JSON line with its figures."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from tests.conftest import REPO
+
+
+def test_follower_bench_smoke() -> None:
+    result = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "follower.py"), "--sessions", "30", "--duration", "1.5",
+         "--poll-seconds", "0.3", "--idle-seconds", "0.5"],
+        capture_output=True, text=True, timeout=120, cwd=REPO, check=True,
+    )  # fmt: skip
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 1, result.stdout
+    figures = json.loads(lines[0])
+    assert figures["bench"] == "follower" and figures["in_flight"] == 30
+    assert figures["immybot_calls_per_min"] > 0
+    assert figures["goals"]["edits_ge_2s_apart"] and figures["goals"]["rss_le_150mb"]
