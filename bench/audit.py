@@ -100,7 +100,7 @@ class PlainInsertBench:
         return time.perf_counter() - started
 
 
-async def transitions_vs_inserts(workdir: Path, count: int, rounds: int = 5) -> tuple[float, float]:
+async def transitions_vs_inserts(workdir: Path, count: int, rounds: int = 10) -> tuple[float, float]:
     """Alternate rounds of both, so a noisy neighbour slows both alike."""
     audited = plain = 0.0
     per_round = max(2, count // rounds)

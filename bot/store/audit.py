@@ -35,6 +35,10 @@ FIELDS = (
     "hash",
 )
 JSON_FIELDS = frozenset({"software", "targets", "immybot_session_ids"})
+# Values from fixed alphabets (numbers, our timestamps, enum names, Slack IDs, hex digests): CSV
+# writes them unquoted, so `build_row` refuses a comma, quote or line break in them.
+BARE_FIELDS = frozenset({"id", "request_id", "at", "event", "action", "actor", "requester", "prev_hash", "hash"})
+_CSV_SPECIAL = frozenset(',"\r\n')
 COLUMNS = ", ".join(FIELDS)
 BATCH = 2000
 
@@ -105,6 +109,10 @@ def build_row(entry: AuditEntry, row_id: int, at: datetime, prev_hash: str) -> d
         "outcome": entry.outcome,
         "prev_hash": prev_hash,
     }
+    for name in ("event", "action", "actor", "requester"):
+        value = row[name]
+        if isinstance(value, str) and not _CSV_SPECIAL.isdisjoint(value):
+            raise ValueError(f"audit {name} {value!r} may not contain a comma, a quote or a line break")
     row["hash"] = row_hash(row)
     return row
 

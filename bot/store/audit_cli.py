@@ -28,15 +28,16 @@ def _line_sql() -> str:
 
 
 def _csv_sql() -> str:
-    """One RFC 4180 line per row, built by SQLite: integers bare, NULL empty, every text value quoted
-    (so an empty string `""` stays distinct from NULL, and no content, tampered or not, breaks a row)."""
-    parts = []
+    """One RFC 4180 line per row, built by SQLite's printf: NULL is empty; free text and JSON always
+    quoted (an empty string `""` stays distinct from NULL). Ids, times, event and action names,
+    Slack IDs and hex digests go out bare: `audit.append` refuses values with , " CR or LF there."""
+    args = []
     for name in FIELDS:
-        if name in ("id", "request_id"):
-            parts.append(f"COALESCE({name}, '')")
+        if name in audit.BARE_FIELDS:
+            args.append(f"COALESCE({name}, '')")
         else:
-            parts.append(f"COALESCE('\"' || replace({name}, '\"', '\"\"') || '\"', '')")
-    return " || ',' || ".join(parts)
+            args.append(f"COALESCE('\"' || replace({name}, '\"', '\"\"') || '\"', '')")
+    return f"printf('{','.join('%s' for _ in FIELDS)}', {', '.join(args)})"
 
 
 JSONL_SELECT = f"SELECT {_line_sql()} FROM audit"

@@ -43,6 +43,23 @@ class Tx:
         rows = await self._requests(f"SELECT {_REQUEST_COLUMNS} FROM requests WHERE id = ?", (request_id,))
         return rows[0] if rows else None
 
+    async def get_request_and_key(
+        self, request_id: int, key: str | None, now: datetime
+    ) -> tuple[Request | None, str | None]:
+        """The request and, when `key` is given, its live dedup result (as `dedup_get`), in one query."""
+        rows = list(
+            await self.conn.execute_fetchall(
+                f"SELECT (SELECT COALESCE(result, '') FROM dedup WHERE key = ? AND expires_at > ?), "
+                f"{_REQUEST_COLUMNS} FROM (SELECT 1) LEFT JOIN requests ON requests.id = ?",
+                (key, format_at(now), request_id),
+            )
+        )
+        replayed, rid, state, data, has_sessions = rows[0]
+        if rid is None:
+            return None, replayed
+        sessions = await self._sessions([int(rid)]) if has_sessions else {}
+        return self._decode(rid, state, data, sessions), replayed
+
     async def update_request(self, request: Request, expected: RequestState) -> bool:
         """Compare-and-set: write `request` only if the stored state is still `expected`."""
         rows = await self.conn.execute_fetchall(
@@ -81,12 +98,13 @@ class Tx:
             return []
         with_sessions = [int(rid) for rid, _, _, has_sessions in rows if has_sessions]
         sessions = await self._sessions(with_sessions) if with_sessions else {}
-        return [
-            Request.model_validate(
-                {**json.loads(data), "id": rid, "state": state, "sessions": sessions.get(int(rid), [])}
-            )
-            for rid, state, data, _ in rows
-        ]
+        return [self._decode(rid, state, data, sessions) for rid, state, data, _ in rows]
+
+    @staticmethod
+    def _decode(rid: int, state: str, data: str, sessions: dict[int, list[SessionInfo]]) -> Request:
+        return Request.model_validate(
+            {**json.loads(data), "id": rid, "state": state, "sessions": sessions.get(int(rid), [])}
+        )
 
     # ---- sessions ---------------------------------------------------------------------------
 

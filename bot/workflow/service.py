@@ -126,10 +126,11 @@ class RequestService:
         replayed: str | None = None
         refusal: str | None = None
         async with self._store.write() as tx:
-            if dedup_key is not None:
-                replayed = await tx.dedup_get(dedup_key, now)
+            found, replayed = await tx.get_request_and_key(request_id, dedup_key, now)
             if replayed is None:
-                request = await self._load(tx, request_id)
+                if found is None:
+                    raise RequestNotFound(request_id)
+                request = found
                 refusal = self._policy.decision_refusal(action, actor, is_approver, request)
                 if refusal is not None:
                     await tx.append_audit(entry(AuditEvent.DECISION_REFUSED, request, actor, outcome=refusal), now)
@@ -142,7 +143,9 @@ class RequestService:
         if replayed is not None:
             if replayed.startswith(_REFUSED):
                 raise NotAllowed(replayed.removeprefix(_REFUSED))
-            return await self.get(request_id)
+            if found is None:
+                raise RequestNotFound(request_id)
+            return found
         if refusal is not None:
             raise NotAllowed(refusal)
         return request

@@ -107,3 +107,13 @@ async def test_cli_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsy
     monkeypatch.setenv("AUDIT_DB", str(db))
     assert await export("jsonl", None, 2, None) == 0  # default path comes from AUDIT_DB
     assert len(capsys.readouterr().out.splitlines()) == 2
+
+
+def test_bare_csv_fields_refuse_separators() -> None:
+    from datetime import UTC, datetime
+
+    from bot.store.audit import GENESIS_HASH, AuditEntry, build_row
+
+    for entry in (AuditEntry(event="request.created", actor='U1,"x"'), AuditEntry(event="a\nb")):
+        with pytest.raises(ValueError, match="may not contain"):
+            build_row(entry, 1, datetime.now(UTC), GENESIS_HASH)
