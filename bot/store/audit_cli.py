@@ -6,7 +6,9 @@ Python only writes text, one `fetchmany` batch at a time: memory does not grow w
 
 from __future__ import annotations
 
+import os
 import sys
+from contextlib import aclosing
 from pathlib import Path
 from typing import TextIO
 from urllib.parse import quote
@@ -64,21 +66,19 @@ async def write_export(
     batch: int = audit.BATCH,
 ) -> int:
     """Stream matching rows to `out` as `jsonl` or `csv`; return how many were written."""
+    if fmt not in ("jsonl", "csv"):
+        raise ValueError(f"unknown format {fmt!r}")
     where, params = audit.where_clause(since=since, request_id=request_id)
+    select = JSONL_SELECT if fmt == "jsonl" else CSV_SELECT
+    if fmt == "csv":
+        out.write(",".join(FIELDS) + "\n")
     count = 0
-    if fmt == "jsonl":
-        async for rows in audit.iter_batches(conn, f"{JSONL_SELECT}{where} ORDER BY id", params, batch):
+    # aclosing: a reader that leaves early (`| head`) closes the cursor before the connection
+    async with aclosing(audit.iter_batches(conn, f"{select}{where} ORDER BY id", params, batch)) as batches:
+        async for rows in batches:
             out.write("\n".join(row[0] for row in rows))
             out.write("\n")
             count += len(rows)
-        return count
-    if fmt != "csv":
-        raise ValueError(f"unknown format {fmt!r}")
-    out.write(",".join(FIELDS) + "\n")
-    async for rows in audit.iter_batches(conn, f"{CSV_SELECT}{where} ORDER BY id", params, batch):
-        out.write("\n".join(row[0] for row in rows))
-        out.write("\n")
-        count += len(rows)
     return count
 
 
@@ -108,8 +108,8 @@ async def export(fmt: str, since: str | None, request_id: int | None, db: str | 
     try:
         await write_export(conn, sys.stdout, fmt, since=since_at, request_id=request_id)
         sys.stdout.flush()
-    except BrokenPipeError:  # `| head`: the reader left; not an error
-        sys.stderr.close()
+    except BrokenPipeError:  # `| head`: the reader left; not an error (and no traceback at exit)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     finally:
         await conn.close()
