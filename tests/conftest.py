@@ -66,5 +66,5 @@ def valid_env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     return dict(VALID_ENV)
 
 
-from tests.slack_fixtures import *  # noqa: E402, F403
 from tests.immybot.fixtures import *  # noqa: F403, E402
+from tests.slack_fixtures import *  # noqa: E402, F403
