@@ -21,3 +21,27 @@ def test_typeahead_benchmark_prints_one_json_line(tmp_path: Path) -> None:
     for key in ("software", "computers", "views_open"):
         assert figures[key]["p99_ratio"] > 0
     assert figures["rss_mb_after_catalog"] > 0 and "goals" in figures
+    assert figures["goals"]["answers_correct"], figures
+    assert figures["layout"] == "bot and bare app in child processes"
+
+
+def test_fragments_are_slices_of_real_names_and_the_check_is_honest() -> None:
+    sys.path.insert(0, str(REPO / "bench"))
+    import random
+
+    from typeahead import answer_check, fragments
+
+    names = ["CONTOSO-LT-0001", "Notepad++ x64", "Dell Command Update (Per-User)"]
+    found = fragments(names, 300, random.Random(1))
+    assert all(2 <= len(f) <= 5 and f == f.strip() and any(f in n.lower() for n in names) for f in found)
+    assert "lt0" not in found  # the old generator dropped the punctuation: no name contains "lt0"
+    check = answer_check(names)
+
+    def option(text: str) -> dict:
+        return {"text": {"type": "plain_text", "text": text}, "value": "1"}
+
+    assert check("lt-0", [option("CONTOSO-LT-0001 · Contoso Ltd · online")])
+    assert not check("lt-0", [])  # a name contains it: empty is wrong
+    assert not check("lt-0", [option("Notepad++ x64 · Global")])  # found, but not first
+    assert check("lt0", [])  # nothing contains it: empty is right
+    assert not check("zz", [option("x")] * 101)

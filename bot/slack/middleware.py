@@ -1,8 +1,14 @@
 """Global Bolt middleware: drop repeated deliveries before any listener runs.
 
 Slack retries events (`X-Slack-Retry-Num`, Socket Mode `retry_attempt`), and people double-click.
-Every delivery that changes something gets a dedup key; the first one to claim it in the store is
+Every event, action and submission gets a dedup key; the first one to claim it in the store is
 handled, every later one is answered 200 and skipped. Options loads (read-only) are never deduped.
+
+Slash commands are NOT claimed in the store here: Slack does not retry them, the modal they open
+has to be opened within 3 s of a single-use `trigger_id` (a replay gets `exchanged_trigger_id`,
+which the modal opener swallows), and the effectful sub-commands (`cancel`, `audit`) claim
+`command_key(...)` themselves, after the ack. A cheap in-process memory of recent trigger ids
+still answers a repeated delivery 200 without running anything.
 """
 
 from __future__ import annotations
@@ -10,6 +16,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import weakref
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -22,9 +30,49 @@ log = logging.getLogger(__name__)
 
 Claim = Callable[[str], Awaitable[bool]]
 
+RECENT_COMMANDS = 4096
+
+
+class RecentKeys:
+    """A bounded, in-process set of recently seen keys (oldest forgotten first)."""
+
+    def __init__(self, size: int = RECENT_COMMANDS) -> None:
+        self._size = size
+        self._keys: OrderedDict[str, None] = OrderedDict()
+
+    def first_time(self, key: str) -> bool:
+        """Remember `key`; True when it was not already remembered."""
+        if key in self._keys:
+            return False
+        self._keys[key] = None
+        if len(self._keys) > self._size:
+            self._keys.popitem(last=False)
+        return True
+
+    def clear(self) -> None:
+        self._keys.clear()
+
+
+_recent: weakref.WeakKeyDictionary[AsyncApp, RecentKeys] = weakref.WeakKeyDictionary()
+
+
+def recent_commands(app: AsyncApp) -> RecentKeys:
+    """The app's memory of recent slash-command trigger ids (tests clear it to mimic a restart)."""
+    return _recent.setdefault(app, RecentKeys())
+
+
+def command_key(body: dict[str, Any]) -> str | None:
+    """The identity of one slash command delivery (its single-use trigger), for claims after the ack."""
+    if body.get("command") and body.get("trigger_id"):
+        return f"command:{body['trigger_id']}"
+    return None
+
 
 def delivery_key(body: dict[str, Any]) -> str | None:
-    """The identity of one delivery, equal for a retry or a replay of it, None for read-only ones."""
+    """The durable identity of one delivery, equal for a retry or a replay of it.
+
+    None for read-only ones (options loads) and for slash commands (see the module docstring).
+    """
     kind = body.get("type")
     if kind == "event_callback":
         return f"event:{body.get('event_id')}"
@@ -40,16 +88,19 @@ def delivery_key(body: dict[str, Any]) -> str | None:
         user = (body.get("user") or {}).get("id")
         action = (body.get("actions") or [{}])[0]
         return f"action:{where}:{action.get('action_id')}:{user}:{action.get('action_ts')}"
-    if body.get("command") and body.get("trigger_id"):
-        return f"command:{body['trigger_id']}"
     return None
 
 
 def install_dedup(app: AsyncApp, claim: Claim, on_duplicate: Callable[[str], None] | None = None) -> None:
+    recent = recent_commands(app)
+
     @app.middleware
     async def skip_repeated_deliveries(body: dict[str, Any], next: Callable[[], Awaitable[None]]) -> Any:
-        key = delivery_key(body)
-        if key is not None and not await claim(key):
+        command = command_key(body)
+        key = command or delivery_key(body)
+        repeated = not recent.first_time(command) if command is not None else (
+            key is not None and not await claim(key))
+        if key is not None and repeated:
             log.info("skipped a repeated Slack delivery", extra={"dedup_key": key})
             if on_duplicate is not None:
                 on_duplicate(key)

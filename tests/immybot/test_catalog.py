@@ -100,3 +100,37 @@ async def test_load_over_http_and_background_refresh(immy: ImmySandbox, immy_cli
     finally:
         await catalog.stop()
     assert catalog.age_seconds is not None and catalog.age_seconds >= 0
+
+
+def test_every_fragment_of_a_real_name_is_found_first() -> None:
+    """The typeahead benchmark's "empty answers": every 2–5 character slice of a real name (spaces,
+    `-`, `+`, `(`, `.`, digits, any case) must come back, a name containing it first. The empties it
+    once reported were slices of names with their punctuation removed (`"lt0"` of `CONTOSO-LT-0001`),
+    which no name contains."""
+    import random
+
+    from bot.sandbox.immy_data import generate
+
+    data = generate(7, computers=3000, global_software=1500, local_software=150, tenants=30)
+    software = [SoftwareItem(id=s["id"], name=s["name"], catalog=G) for s in data.global_software]
+    software += [SoftwareItem(id=s["id"], name=s["name"], catalog=L) for s in data.local_software]
+    computers = [ComputerRow(id=c["id"], name=c["computerName"], tenant_name=c["tenantName"], online=c["isOnline"])
+                 for c in data.computers]
+    catalog = CatalogCache.from_rows(software, computers)
+    rng = random.Random(3)
+    kinds: list[tuple[Callable[[str, int], list], list[str]]] = [
+        (catalog.search_software, [s.name for s in software]),
+        (catalog.search_computers, [c.name for c in computers]),
+    ]
+    for search, names in kinds:
+        for _ in range(1500):
+            name = rng.choice(names)
+            size = rng.randint(2, min(5, len(name)))
+            start = rng.randint(0, len(name) - size)
+            fragment = name[start : start + size]
+            for query in (fragment, fragment.upper(), fragment.lower()):
+                found = search(query.strip(), 100) if query.strip() else None
+                if found is None:
+                    continue
+                assert 0 < len(found) <= 100, query
+                assert query.strip().lower() in found[0].name.lower(), (query, found[0].name)

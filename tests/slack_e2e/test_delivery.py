@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from bot.sandbox.slack_user import SlackDriver
+from bot.slack.middleware import command_key, recent_commands
 from tests.slack_e2e.conftest import APPROVE, DIRECT_APPROVER, World
 from tests.slack_e2e.flows import computer_ids, open_modal, request_via_modal, wait_state
 
@@ -144,3 +145,43 @@ async def test_options_loads_are_never_deduplicated(world: World) -> None:
     first = await world.driver.suggest(world.ws.requester, view, "software_search", "chrome")
     second = await world.driver.suggest(world.ws.requester, view, "software_search", "chrome", retry_num=1)
     assert first == second and first
+
+
+async def test_command_opens_the_modal_without_a_durable_claim(world: World, recording: Recording) -> None:
+    """Nothing durable (BEGIN IMMEDIATE + fsync) sits between `/immy` and its views.open."""
+    await recording.slash(world.ws.requester, world.ws.ops_channel, "")
+    trigger = recording.last[1]["trigger_id"]
+    await world.fake.wait_for("views.open", lambda c: c.params.get("trigger_id") == trigger)
+    assert await world.service.claim(command_key({"command": "/immy", "trigger_id": trigger}) or "")
+
+
+async def test_command_replayed_after_a_restart_is_quiet(world: World, recording: Recording) -> None:
+    """The in-memory guard is gone (restart, second replica): Slack refuses the used trigger, nobody hears of it."""
+    user = world.ws.requester
+    await recording.slash(user, world.ws.ops_channel, "")
+    trigger = recording.last[1]["trigger_id"]
+    await world.fake.wait_for("views.open", lambda c: c.params.get("trigger_id") == trigger)
+    views, posts, ephemerals = len(world.fake.views), len(world.fake.messages(world.ws.ops_channel)), \
+        len(world.fake.ephemerals(user))
+    recent_commands(world.bot.services.app).clear()
+    assert (await recording.replay()).status == 200
+    refused = await world.fake.wait_for("views.open", lambda c: c.params.get("trigger_id") == trigger, count=2)
+    assert refused.error == "exchanged_trigger_id"
+    await asyncio.sleep(0.2)
+    assert len(world.fake.views) == views and len(world.fake.messages(world.ws.ops_channel)) == posts
+    assert len(world.fake.ephemerals(user)) == ephemerals
+
+
+async def test_cancel_replayed_after_a_restart_acts_once(world: World, recording: Recording) -> None:
+    """`cancel` claims its trigger durably after the ack: a replay the memory missed does nothing."""
+    user = world.ws.requester
+    request = await request_via_modal(world, user)
+    await recording.slash(user, world.ws.ops_channel, f"cancel {request.id}")
+    await wait_state(world, request.id, "cancelled")
+    await world.fake.wait_until(lambda: any(f"#{request.id}" in e.text for e in world.fake.ephemerals(user)))
+    await asyncio.sleep(0.2)
+    calls, ephemerals = len(world.fake.calls()), len(world.fake.ephemerals(user))
+    recent_commands(world.bot.services.app).clear()
+    assert (await recording.replay()).status == 200
+    await asyncio.sleep(0.3)
+    assert len(world.fake.calls()) == calls and len(world.fake.ephemerals(user)) == ephemerals

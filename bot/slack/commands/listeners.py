@@ -24,6 +24,7 @@ from bot.slack.commands.views import (
     requests_list,
     status_card,
 )
+from bot.slack.middleware import command_key
 from bot.slack.payloads import SlashCommand
 from bot.slack.requests.listeners import open_request_modal
 from bot.slack.text import escape
@@ -40,6 +41,7 @@ _MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$|^@?([UW][A-Z0-9]{2,})$"
 AUDIT_DEFAULT_DAYS = 7
 AUDIT_MAX_DAYS = 366
 NOT_A_REQUESTER = "You are not allowed to make requests. Ask an admin to add you to REQUESTERS."
+COMMAND_CLAIM_SECONDS = 24 * 3600
 
 
 def split_command(text: str) -> tuple[str, str]:
@@ -163,8 +165,14 @@ class Commands:
 def register(app: AsyncApp, services: Services) -> None:
     commands = Commands(services)
 
+    async def first_delivery(body: dict[str, Any]) -> bool:
+        """Effectful sub-commands claim their trigger durably, after the ack (a replay does nothing)."""
+        key = command_key(body)
+        return key is None or await services.service.claim(key, ttl_seconds=COMMAND_CLAIM_SECONDS)
+
     @app.command(ids.COMMAND)
     async def immy(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond) -> None:
+        """The modal opens without touching the store: nothing durable sits between the ack and views.open."""
         command = SlashCommand.model_validate(body)
         sub, rest = split_command(command.text)
         if sub in ("", "install"):
@@ -184,10 +192,12 @@ def register(app: AsyncApp, services: Services) -> None:
             await commands.status(respond, rest)
         elif sub == "cancel":
             await ack()
-            await commands.cancel(respond, command, rest)
+            if await first_delivery(body):
+                await commands.cancel(respond, command, rest)
         elif sub == "audit":
             await ack()
-            await commands.audit(client, respond, command, rest)
+            if await first_delivery(body):
+                await commands.audit(client, respond, command, rest)
         else:
             text, blocks = help_message()
             await ack(text=text, blocks=blocks)

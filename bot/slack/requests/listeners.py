@@ -23,11 +23,16 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 OPTIONS_LIMIT = 100
+TRIGGER_USED = "exchanged_trigger_id"
 
 
 async def open_request_modal(services: Services, client: AsyncWebClient, *, trigger_id: str, channel_id: str,
                              prefill: str) -> None:
-    """`views.open` at once (the trigger lives 3 s); the in-memory catalog may preselect the one match."""
+    """`views.open` at once (the trigger lives 3 s); the in-memory catalog may preselect the one match.
+
+    A replayed `/immy` (same single-use trigger) gets `exchanged_trigger_id`: the modal is already
+    open, so that is not an error worth telling anyone about.
+    """
     initial = None
     if prefill.strip():
         matches = services.catalog.search_software(prefill.strip(), limit=2)
@@ -36,7 +41,12 @@ async def open_request_modal(services: Services, client: AsyncWebClient, *, trig
             initial = (option["value"], option["text"]["text"])
     view = request_modal(channel_id=channel_id, prefill=prefill, max_targets=services.settings.max_targets,
                          initial_software=initial)
-    await client.views_open(trigger_id=trigger_id, view=view)
+    try:
+        await client.views_open(trigger_id=trigger_id, view=view)
+    except SlackApiError as error:
+        if cards.slack_error(error) != TRIGGER_USED:
+            raise
+        log.info("modal already opened for this trigger (a replayed command)", extra={"trigger_id": trigger_id})
 
 
 def _policy_errors(error: InvalidSubmission | NotAllowed, filled: list[str]) -> dict[str, str]:
