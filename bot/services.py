@@ -132,9 +132,10 @@ async def build_services(settings: Settings) -> AsyncIterator[Services]:
         stack.push_async_callback(catalog.stop)
         reporter = make_reporter(client, service, settings)
         stack.push_async_callback(reporter.aclose)
+        sessions = ImmyBotSessions(immybot)
         follower = Follower(
             service,
-            ImmyBotSessions(immybot),
+            sessions,
             reporter,
             poll_seconds=settings.session_poll_seconds,
             max_wait=timedelta(hours=settings.session_max_wait_hours),
@@ -149,6 +150,7 @@ async def build_services(settings: Settings) -> AsyncIterator[Services]:
         )
         services = Services(settings, store, service, policy, immybot, catalog, follower, client, app, health)
         wire(app, services)
+        await reporter.resume_summaries(service, sessions)  # before the follower claims any summary itself
         await follower.start()
         stack.push_async_callback(follower.aclose)
         every = min(EXPIRY_CHECK_MAX_SECONDS, max(0.2, settings.approval_ttl_hours * 3600 / 10))

@@ -42,6 +42,9 @@ METHOD_SCOPES: dict[str, set[str]] = {
     "files_getUploadURLExternal": {"files:write"},
     "files_completeUploadExternal": {"files:write"},
     "conversations_info": {"channels:read", "groups:read"},
+    # reading the request's thread back (a summary claimed by a process that died): its channel, private
+    # channel or the requester's DM with the bot
+    "conversations_replies": {"channels:history", "groups:history", "im:history"},
     "conversations_join": {"channels:join"},
     "reactions_add": {"reactions:write"},
 }

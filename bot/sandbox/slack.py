@@ -86,6 +86,7 @@ class FakeSlack:
         self._rate_limits: dict[str, list[int]] = {}
         self._latency: dict[str, float] = {}
         self._failures: dict[str, list[Any]] = {}
+        self.granted_scopes: set[str] | None = None  # None: every scope; a set: history reads check it
         self.add_user(bot_user_id, "immybot", real_name="ImmyBot", is_bot=True)
         self.app = Starlette(
             routes=[

@@ -143,13 +143,49 @@ def conversations_info(fake: FakeSlack, params: dict[str, Any]) -> dict[str, Any
     return {"channel": channel.to_api()}
 
 
+def history_scope(channel: SlackChannel) -> str:
+    """The bot scope that reads this conversation's messages."""
+    return "im:history" if channel.is_im else "groups:history" if channel.is_private else "channels:history"
+
+
 def conversations_replies(fake: FakeSlack, params: dict[str, Any]) -> dict[str, Any]:
+    """A thread, parent first, oldest first; `metadata` only with `include_all_metadata`; cursor-paged."""
     channel = resolve_channel(fake, str(required(params, "channel")))
-    parent = fake.find_message(channel.id, str(required(params, "ts")))
-    if parent is None:
+    ts = str(required(params, "ts"))
+    needed = history_scope(channel)
+    if fake.granted_scopes is not None and needed not in fake.granted_scopes:
+        raise SlackError("missing_scope", f"needed: {needed}")
+    if not channel.bot_member:
+        raise SlackError("not_in_channel")
+    parent = fake.find_message(channel.id, ts)
+    if parent is None or parent.deleted:
         raise SlackError("thread_not_found")
-    chain = [parent, *fake.thread(channel.id, parent.ts)]
-    return {"messages": [m.to_api(fake.bot_id) for m in chain if not m.deleted], "has_more": False}
+    try:
+        limit = int(params.get("limit") or 1000)
+        start = int(params.get("cursor") or 0)
+    except ValueError:
+        raise SlackError("invalid_cursor" if params.get("cursor") else "invalid_limit") from None
+    if limit < 1 or start < 0:
+        raise SlackError("invalid_limit" if limit < 1 else "invalid_cursor")
+    chain = [m for m in [parent, *fake.thread(channel.id, parent.ts)] if not m.deleted]
+    page = chain[start : start + min(limit, 1000)]
+    metadata = str(params.get("include_all_metadata", "")).lower() in ("1", "true")
+    messages = []
+    for message in page:
+        data = message.to_api(fake.bot_id)
+        if not metadata:
+            data.pop("metadata", None)
+        if message.files:
+            data["files"] = [_file_api(fake, file_id) for file_id in message.files if file_id in fake.files]
+        messages.append(data)
+    after = start + len(page)
+    more = after < len(chain)
+    return {"messages": messages, "has_more": more, "response_metadata": {"next_cursor": str(after) if more else ""}}
+
+
+def _file_api(fake: FakeSlack, file_id: str) -> dict[str, Any]:
+    file = fake.files[file_id]
+    return {"id": file.id, "name": file.filename, "title": file.title or file.filename, "size": file.length}
 
 
 def users_info(fake: FakeSlack, params: dict[str, Any]) -> dict[str, Any]:

@@ -39,3 +39,11 @@ class Lifecycle(Protocol):
     async def claim_report(self, request_id: int) -> bool:
         """True exactly once per request, ever: the caller posts the final summary."""
         ...
+
+    async def record_stray_sessions(self, request_id: int, sessions: list[SessionInfo]) -> None:
+        """Audit sessions ImmyBot started although the request was cancelled meanwhile."""
+        ...
+
+    async def claim(self, key: str, ttl_seconds: float = 3600) -> bool:
+        """True for the first caller of `key` until it expires (a durable once-only flag)."""
+        ...

@@ -53,6 +53,11 @@ class Reporter(Protocol):
         the adapter coalesces edits to its own rate limit and never drops the latest state)."""
         ...
 
+    async def start_cancelled(self, request: Request, cancelled: list[int], not_cancelled: list[int]) -> None:
+        """Say in the thread that ImmyBot started these sessions as the request was cancelled, and which of
+        them were cancelled again (`not_cancelled`: ImmyBot refused; someone must look). Called once."""
+        ...
+
     async def final(self, request: Request, results: list[SessionResult]) -> None:
         """Post the final summary as a new thread reply and show the outcome on both cards. Called once."""
         ...

@@ -341,6 +341,19 @@ class RequestService:
             await self._cas(tx, request.model_copy(update={"reported": True}), request.state)
         return True
 
+    async def record_stray_sessions(self, request_id: int, sessions: list[SessionInfo]) -> None:
+        """Audit sessions ImmyBot started for a request cancelled meanwhile (the starter cancels them)."""
+        now = self._clock()
+        async with self._store.write() as tx:
+            request = await self._load(tx, request_id)
+            ids = [s.session_id for s in sessions]
+            await tx.append_audit(entry(AuditEvent.SESSIONS_STARTED, request, SYSTEM_ACTOR,
+                                        immybot_session_ids=ids, outcome="cancelled"), now)  # fmt: skip
+
+    async def claimed(self, key: str) -> bool:
+        async with self._store.read() as tx:
+            return await tx.dedup_get(key, self._clock()) is not None
+
     async def claim(self, key: str, ttl_seconds: float = 3600) -> bool:
         now = self._clock()
         async with self._store.write() as tx:

@@ -9,8 +9,14 @@ The order of moves is what makes it safe:
 3. `record_started` stores every session id (started and already in progress) and moves it to
    `running`; from then on the follower polls them.
 
-While ImmyBot is down the request stays `starting`, the thread is told once, and the start is retried
-with backoff (base, doubling, capped) until it works or the request is cancelled.
+While ImmyBot is down the request stays `starting`, the thread is told once per request (a durable
+claim, so a restart does not say it again), and the start is retried with backoff (base, doubling,
+capped) until it works or the request is cancelled.
+
+An approver may cancel while the start is in flight. The state is checked right before the POST, so a
+cancelled request is never posted again; and when the POST (or a lookup) turns up sessions for a request
+that is cancelled by then, they are cancelled in ImmyBot, audited (`sessions.started`, outcome
+`cancelled`) and the thread is told.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ import random
 from collections.abc import Awaitable, Callable
 
 from bot.logs import request_context
-from bot.workflow.errors import BackendRejected, BackendUnavailable, DomainError
+from bot.workflow.errors import BackendRejected, BackendUnavailable, DomainError, IllegalTransition
 from bot.workflow.lifecycle import Lifecycle
 from bot.workflow.model import Request, RequestState, SessionInfo
 from bot.workflow.ports import Reporter, SessionsPort
@@ -29,6 +35,7 @@ from bot.workflow.ports import Reporter, SessionsPort
 log = logging.getLogger(__name__)
 
 Limiter = Callable[[], Awaitable[None]]
+ONCE_TTL = 30 * 86400.0  # a durable "said once" flag outlives any outage
 
 
 class Starter:
@@ -94,6 +101,8 @@ class Starter:
                         return
                     if request.state is not RequestState.STARTING:
                         log.info("not starting: request is %s", request.state.value)
+                        if request.state is RequestState.CANCELLED and maybe_sent and request.session_group_id:
+                            await self._cancel_strays(request, await self._look_up_all(request))
                         return
                     await self._attempt(request, look_up_first=maybe_sent)
                     return
@@ -103,7 +112,8 @@ class Starter:
                     log.warning("ImmyBot unavailable while starting; retrying in %.1fs: %s", wait, error)
                     if not told_unavailable:
                         told_unavailable = True
-                        await self._tell_unavailable(request_id)
+                        if await self._service.claim(f"unavailable-said:{request_id}", ONCE_TTL):
+                            await self._tell_unavailable(request_id)
                     await asyncio.sleep(wait * random.uniform(0.9, 1.1))
                     delay = min(delay * 2, self.backoff_cap)
                 except BackendRejected as error:
@@ -131,22 +141,81 @@ class Starter:
             have = {s.computer_id for s in found}
             to_start = [c for c in computer_ids if c not in have]
             if found:
-                log.info("found %d session(s) of group %s already started; starting %d more",
-                         len(found), group_id, len(to_start))
+                log.info(
+                    "found %d session(s) of group %s already started; starting %d more",
+                    len(found),
+                    group_id,
+                    len(to_start),
+                )
         started: list[SessionInfo] = []
+        cancelled = False
         if to_start:
-            if await self._cancelled(request.id):
-                return
             async with self._limit:
-                started = await self._sessions.start(request, to_start, group_id)
+                cancelled = await self._is_cancelled(request.id)  # as late as possible: right before the POST
+                if not cancelled:
+                    started = await self._sessions.start(request, to_start, group_id)
             answered = {s.computer_id for s in started}
             missing = [c for c in to_start if c not in answered]
-            if missing:  # run-immy-service may answer with empty lists: ask by group id (API.md §4.3)
+            if missing and not cancelled:  # run-immy-service may answer with empty lists (API.md §4.3)
                 started += await self._look_up(missing, group_id)
         sessions = _unique(found + started)
-        running = await self._service.record_started(request.id, sessions)
+        if not cancelled:
+            try:
+                running = await self._service.record_started(request.id, sessions)
+            except IllegalTransition as error:
+                if error.current is not RequestState.CANCELLED:
+                    raise
+                cancelled = True
+        if cancelled:
+            await self._cancel_strays(await self._service.get(request.id), sessions)
+            return
         log.info("started %d session(s)", len(sessions))
         self._on_running(running)
+
+    async def _cancel_strays(self, request: Request, sessions: list[SessionInfo]) -> None:
+        """The request was cancelled while ImmyBot started these sessions: cancel them, audit, tell."""
+        if not sessions:
+            return
+        ids = [s.session_id for s in sessions]
+        log.warning("request was cancelled while starting; cancelling the %d session(s) ImmyBot started: %s",
+                    len(ids), ids)  # fmt: skip
+        refused = await self._cancel_sessions(ids)  # first: nothing must keep running
+        if refused:
+            log.error("ImmyBot refused to cancel session(s) %s: they may still run", refused)
+        try:
+            await self._service.record_stray_sessions(request.id, sessions)
+        except Exception:
+            log.exception("could not audit the sessions started for the cancelled request: %s", ids)
+        try:
+            await self._reporter.start_cancelled(request, [i for i in ids if i not in refused], refused)
+        except Exception:
+            log.exception("could not tell the thread about the cancelled sessions")
+
+    async def _cancel_sessions(self, session_ids: list[int]) -> list[int]:
+        """Cancel each session, retrying while ImmyBot is unavailable; the ids ImmyBot refused to cancel."""
+        refused: list[int] = []
+        for session_id in session_ids:
+            delay = self.backoff_base
+            while True:
+                try:
+                    async with self._limit:
+                        await self._sessions.cancel(session_id)
+                    break
+                except BackendUnavailable as error:
+                    wait = max(delay, error.retry_after or 0.0)
+                    log.warning("could not cancel session %s yet; retrying in %.1fs: %s", session_id, wait, error)
+                    await asyncio.sleep(wait * random.uniform(0.9, 1.1))
+                    delay = min(delay * 2, self.backoff_cap)
+                except BackendRejected as error:
+                    log.error("ImmyBot refused to cancel session %s: %s", session_id, error)
+                    refused.append(session_id)
+                    break
+        return refused
+
+    async def _look_up_all(self, request: Request) -> list[SessionInfo]:
+        """Sessions an earlier, unanswered POST may have started (a request cancelled between retries)."""
+        assert request.session_group_id
+        return _unique(await self._look_up(list(request.targets.computer_ids), request.session_group_id))
 
     async def _look_up(self, computer_ids: list[int], group_id: str) -> list[SessionInfo]:
         async def one(computer_id: int) -> list[SessionInfo]:
@@ -156,14 +225,14 @@ class Starter:
         found = await asyncio.gather(*(one(c) for c in computer_ids))
         return [s for group in found for s in group]
 
-    async def _cancelled(self, request_id: int) -> bool:
-        request = await self._service.get(request_id)
-        return request.state is not RequestState.STARTING
+    async def _is_cancelled(self, request_id: int) -> bool:
+        return (await self._service.get(request_id)).state is RequestState.CANCELLED
 
     async def _tell_unavailable(self, request_id: int) -> None:
         try:
             request = await self._service.get(request_id)
-            await self._reporter.progress(request, immybot_unavailable=True)
+            if request.state is RequestState.STARTING:
+                await self._reporter.progress(request, immybot_unavailable=True)
         except Exception:
             log.exception("could not tell the thread that ImmyBot is unavailable")
 

@@ -21,7 +21,7 @@ from bot.immybot.port import ImmyBotSessions
 from bot.immybot.transport import RetryPolicy
 from bot.sandbox.immy_sandbox import ImmySandbox
 from bot.sandbox.slack import FakeSlack
-from bot.sandbox.slack_state import Message
+from bot.sandbox.slack_state import Message, UploadedFile
 from bot.slack.approvals.views import approval_card
 from bot.slack.reports.reporter import SUMMARY_EVENT, SlackReporter
 from bot.slack.requests.views import request_card
@@ -85,15 +85,23 @@ class Rig:
         return [m for m in self.thread(request) if (m.metadata or {}).get("event_type") == SUMMARY_EVENT]
 
     async def finished(self, request_id: int, timeout: float = 15.0) -> Request:  # noqa: ASYNC109
-        """Wait until the request is finished and its summary posted."""
+        """Wait until the request is finished and its report done: summary, CSV and card updates all sent
+        (a check made as soon as the summary shows up would race the rest of the report)."""
         deadline = time.monotonic() + timeout
         while True:
             request = await self.service.get(request_id)
-            if request.state is RequestState.FINISHED and request.reported and self.summaries(request):
+            reported = request.state is RequestState.FINISHED and request.reported and self.summaries(request)
+            if reported and self.follower.idle and not self.reporter.busy:
                 return request
             if time.monotonic() > deadline:
                 raise TimeoutError(f"request #{request_id} is {request.state.value}, reported={request.reported}")
             await asyncio.sleep(0.05)
+
+    def shared_files(self, request: Request) -> list[UploadedFile]:
+        """Files whose upload completed and that were shared in the request's thread."""
+        card = request.request_card
+        assert card is not None
+        return [f for f in self.slack.files.values() if f.shared and f.thread_ts == card.ts]
 
     def run_calls(self) -> list[Any]:
         return self.fake.requests_to("/api/v1/run-immy-service", "POST")
@@ -186,7 +194,11 @@ async def rig(
             await service.set_cards(request_id, status_message=ref)
 
         reporter = SlackReporter(
-            client, base_url=immy_settings.base_url, save_status_message=save, min_edit_interval=edit_interval
+            client,
+            base_url=immy_settings.base_url,
+            save_status_message=save,
+            min_edit_interval=edit_interval,
+            marks=service,
         )
         follower = Follower(service, ImmyBotSessions(immy_client), reporter, **options)
         await follower.start()

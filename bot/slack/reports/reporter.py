@@ -7,7 +7,9 @@
   the last state is never dropped.
 - The final summary is a NEW reply in the thread (never an edit), with the requester mentioned;
   past `INLINE_COMPUTERS` computers the whole table is attached as a CSV (`files_upload_v2`). Then
-  both cards (request and approval) are updated to show the outcome.
+  both cards (request and approval) are updated to show the outcome. With `marks` (the bot passes
+  the RequestService) it is posted exactly once across a crash too: see `recovery`.
+- A request cancelled while ImmyBot was starting it gets one reply naming the sessions cancelled.
 
 Only the views' whitelisted fields (`SessionResult`) are sent.
 """
@@ -24,11 +26,15 @@ from typing import TYPE_CHECKING, Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.logs import request_context
+from bot.slack import blocks as kit
 from bot.slack.approvals.views import approval_card
-from bot.slack.reports import ids
+from bot.slack.reports import ids, recovery
 from bot.slack.reports.views import INLINE_COMPUTERS, final_summary, status_message, summary_csv
 from bot.slack.requests.views import request_card
+from bot.slack.text import plural
 from bot.workflow.model import MessageRef, Request, SessionResult
+from bot.workflow.ports import SessionsPort
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -39,6 +45,9 @@ log = logging.getLogger(__name__)
 SaveRef = Callable[[int, MessageRef], Awaitable[Any]]
 SUMMARY_EVENT = "immy_request_summary"
 FLUSH_ATTEMPTS = 3
+RECOVERY_ATTEMPTS = 3
+# The thread cannot be read (a history scope removed, the bot removed from the channel): post anyway.
+CANNOT_READ = {"missing_scope", "not_in_channel", "channel_not_found", "thread_not_found", "access_denied"}
 
 
 @dataclass
@@ -53,8 +62,9 @@ class _Status:
 
 @dataclass
 class _Final:
-    posted: int = 0  # summary messages already posted (a retried `final` skips them)
+    posted: set[int] = field(default_factory=set)  # summary parts already in the thread (skipped on a retry)
     csv_sent: bool = False
+    checked: bool = False  # the durable `sending` mark was taken (and the thread read when needed)
 
 
 class SlackReporter:
@@ -66,6 +76,7 @@ class SlackReporter:
         save_status_message: SaveRef,
         min_edit_interval: float = 2.0,
         inline_limit: int = INLINE_COMPUTERS,
+        marks: recovery.Marks | None = None,
     ) -> None:
         self._client = client
         self._base_url = base_url
@@ -74,6 +85,8 @@ class SlackReporter:
         self.inline_limit = inline_limit
         self._status: dict[int, _Status] = {}
         self._finals: dict[int, _Final] = {}
+        self._marks = marks
+        self._recovery: asyncio.Task[None] | None = None
 
     # ---- status message ----------------------------------------------------------------------
 
@@ -148,10 +161,14 @@ class SlackReporter:
             return
         await self._settle(request)
         done = self._finals.setdefault(request.id, _Final())
+        if self._marks is not None and not done.checked:
+            if not await self._marks.claim(recovery.SENDING.format(id=request.id), recovery.MARK_TTL):
+                await self._read_thread(request, done)  # an earlier attempt may have posted some of it
+            done.checked = True
         limit = self.inline_limit if len(results) > self.inline_limit else None
         messages = final_summary(request, results, self._base_url, inline_limit=limit)
         for index, (text, blocks) in enumerate(messages):
-            if index < done.posted:
+            if index in done.posted:
                 continue
             await self._client.chat_postMessage(
                 channel=card.channel,
@@ -160,7 +177,7 @@ class SlackReporter:
                 blocks=blocks,
                 metadata={"event_type": SUMMARY_EVENT, "event_payload": {"request_id": request.id, "part": index}},
             )
-            done.posted = index + 1
+            done.posted.add(index)
         if limit is not None and not done.csv_sent:
             await self._client.files_upload_v2(
                 channel=card.channel,
@@ -171,9 +188,91 @@ class SlackReporter:
                 request_file_info=False,
             )
             done.csv_sent = True
+        if self._marks is not None:
+            await self._marks.claim(recovery.POSTED.format(id=request.id), recovery.MARK_TTL)
         await self._update_cards(request)
         self._finals.pop(request.id, None)
         self._status.pop(request.id, None)
+
+    async def _read_thread(self, request: Request, done: _Final) -> None:
+        """Mark the summary parts and the CSV already in the thread as posted."""
+        card = request.request_card
+        assert card is not None
+        csv_name = ids.SUMMARY_CSV_FILENAME.format(id=request.id)
+        cursor: str | None = None
+        try:
+            while True:
+                answer = await self._client.conversations_replies(
+                    channel=card.channel, ts=card.ts, include_all_metadata=True, limit=200, cursor=cursor
+                )
+                parts, csv = recovery.summary_in(answer.get("messages") or [], request.id, SUMMARY_EVENT, csv_name)
+                done.posted |= parts
+                done.csv_sent = done.csv_sent or csv
+                cursor = (answer.get("response_metadata") or {}).get("next_cursor") or None
+                if cursor is None:
+                    break
+        except SlackApiError as error:
+            code = error.response.get("error")
+            if code not in CANNOT_READ:
+                raise
+            log.warning("cannot read the thread (%s): posting the summary, perhaps a second time", code)
+            return
+        log.info("summary parts already in the thread: %s; CSV: %s", sorted(done.posted), done.csv_sent)
+
+    # ---- after a crash -----------------------------------------------------------------------
+
+    async def resume_summaries(self, service: recovery.FinishedRequests, sessions: SessionsPort) -> None:
+        """Call at start-up BEFORE the follower starts: post, in the background, the summaries a dead
+        process claimed but did not finish posting."""
+        if self._marks is None:
+            return
+        requests = await recovery.unposted(service)
+        if requests:
+            log.warning("summaries claimed but not marked posted: %s", [r.id for r in requests])
+            self._recovery = asyncio.create_task(self._repost(requests, sessions), name="summary-recovery")
+
+    @property
+    def busy(self) -> bool:
+        """Summaries of a dead process are still being posted (tests poll this)."""
+        return self._recovery is not None and not self._recovery.done()
+
+    async def _repost(self, requests: list[Request], sessions: SessionsPort) -> None:
+        for request in requests:
+            with request_context(request.id):
+                try:
+                    results = await recovery.results_for(request, sessions)
+                except Exception:
+                    log.exception("could not read the results of a recovered summary")
+                    continue
+                for attempt in range(RECOVERY_ATTEMPTS):
+                    try:
+                        await self.final(request, results)
+                        log.info("recovered summary posted")
+                        break
+                    except Exception:
+                        log.warning("could not post the recovered summary (%d)", attempt + 1, exc_info=True)
+                        await asyncio.sleep(2.0**attempt)
+
+    # ---- a start that lost the race with a cancel --------------------------------------------
+
+    async def start_cancelled(self, request: Request, cancelled: list[int], not_cancelled: list[int]) -> None:
+        card = request.request_card
+        if card is None:
+            log.warning("request %s has no request card: no thread to report in", request.id)
+            return
+        state = self._status.pop(request.id, None)
+        if state is not None and state.flusher is not None:
+            state.flusher.cancel()
+        started = len(cancelled) + len(not_cancelled)
+        text = (
+            f"{request.label} was cancelled while ImmyBot was starting it: ImmyBot had just started "
+            f"{plural(started, 'session')}"
+        )
+        text += f"; cancelled {_ids(cancelled)}." if cancelled else "."
+        if not_cancelled:
+            text += f" :warning: ImmyBot did not cancel {_ids(not_cancelled)}: check it in ImmyBot."
+        text, blocks = kit.message(text, [kit.section(f":heavy_multiplication_x: {text}")])
+        await self._client.chat_postMessage(channel=card.channel, thread_ts=card.ts, text=text, blocks=blocks)
 
     async def _update_cards(self, request: Request) -> None:
         for ref, render in ((request.request_card, request_card), (request.approval_card, approval_card)):
@@ -187,9 +286,15 @@ class SlackReporter:
 
     async def aclose(self) -> None:
         tasks = [s.flusher for s in self._status.values() if s.flusher is not None and not s.flusher.done()]
+        if self._recovery is not None:
+            tasks.append(self._recovery)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _ids(session_ids: list[int]) -> str:
+    return ("session " if len(session_ids) == 1 else "sessions ") + ", ".join(str(i) for i in session_ids)
 
 
 def _names(request: Request) -> dict[int, str]:
@@ -202,4 +307,4 @@ def make_reporter(client: AsyncWebClient, service: RequestService, settings: Set
     async def save(request_id: int, ref: MessageRef) -> None:
         await service.set_cards(request_id, status_message=ref)
 
-    return SlackReporter(client, base_url=settings.base_url, save_status_message=save)
+    return SlackReporter(client, base_url=settings.base_url, save_status_message=save, marks=service)
