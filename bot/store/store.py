@@ -116,16 +116,23 @@ class Store:
     async def write(self) -> AsyncIterator[Tx]:
         """`BEGIN IMMEDIATE` … `COMMIT`; rolled back if the block raises."""
         async with self._lock:
-            await _with_retry(lambda: self._conn.execute("BEGIN IMMEDIATE"))
+            try:
+                await _with_retry(lambda: self._conn.execute("BEGIN IMMEDIATE"))
+            except BaseException:
+                # Cancelled (or failed) while BEGIN sat on aiosqlite's worker thread: it may still
+                # run there. The worker is FIFO, so a ROLLBACK queued now undoes it, and the next
+                # writer never meets "cannot start a transaction within a transaction".
+                await asyncio.shield(self._abandon())
+                raise
             try:
                 yield Tx(self._conn, self._head)
             except BaseException:
-                await self._rollback()
+                await asyncio.shield(self._abandon())
                 raise
             try:
                 await self._conn.execute("COMMIT")
             except BaseException:
-                await self._rollback()
+                await asyncio.shield(self._abandon())
                 raise
 
     @asynccontextmanager
@@ -137,6 +144,15 @@ class Store:
                 yield Tx(self._conn)
             finally:
                 await self._rollback()
+
+    async def _abandon(self) -> None:
+        """ROLLBACK whatever this connection may have open, queued behind any statement in flight."""
+        try:
+            await self._conn.execute("ROLLBACK")
+        except sqlite3.OperationalError:
+            pass  # no transaction was active: nothing to undo
+        except sqlite3.Error:  # pragma: no cover - connection already gone
+            log.exception("rollback failed")
 
     async def _rollback(self) -> None:
         if self._conn.in_transaction:

@@ -60,3 +60,27 @@ async def test_gives_up_after_bounded_retries(tmp_path: Path, monkeypatch: pytes
         assert (await service.submit(make_draft())).id == 1  # nothing half-written by the failed attempt
     finally:
         await st.close()
+
+
+async def test_a_writer_cancelled_while_begin_waits_leaves_no_transaction_open(tmp_path: Path) -> None:
+    """Shutdown cancels a handler whose BEGIN IMMEDIATE is still queued on aiosqlite's thread: the
+    BEGIN runs later anyway, and must be undone so the next write starts cleanly."""
+    db = tmp_path / "a.db"
+    service, st = await make_service(db)
+    try:
+        await _shorten_busy_timeout(st, 300)  # BEGIN blocks inside SQLite while the holder has the lock
+        held = threading.Event()
+        holder = threading.Thread(target=_hold_write_lock, args=(db, 0.2, held))
+        holder.start()
+        await asyncio.to_thread(held.wait, 5)
+        blocked = asyncio.create_task(service.submit(make_draft()))
+        await asyncio.sleep(0.05)  # the BEGIN is now waiting on the worker thread
+        blocked.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await blocked
+        await asyncio.to_thread(holder.join, 5)
+        request = await service.submit(make_draft())  # would fail: "cannot start a transaction within a transaction"
+        assert request.id == 1
+        assert not st._conn.in_transaction
+    finally:
+        await st.close()
