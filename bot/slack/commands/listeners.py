@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 _MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$|^@?([UW][A-Z0-9]{2,})$")
 AUDIT_DEFAULT_DAYS = 7
 AUDIT_MAX_DAYS = 366
+AUDIT_MAX_ROWS = 10_000  # a Slack upload, not an archive: `immybot-slack audit export` has everything
 NOT_A_REQUESTER = "You are not allowed to make requests. Ask an admin to add you to REQUESTERS."
 COMMAND_CLAIM_SECONDS = 24 * 3600
 
@@ -148,7 +149,7 @@ class Commands:
                 await respond(text=text, blocks=blocks, response_type="ephemeral")
                 return
         since = datetime.now(UTC) - timedelta(days=days)
-        rows = await self.services.service.audit_rows(since=since, actor=who)
+        rows = await self.services.service.audit_rows(since=since, actor=who, limit=AUDIT_MAX_ROWS)
         text, blocks = audit_list(list(reversed(rows)))
         await respond(text=text, blocks=blocks, response_type="ephemeral")
         channel = await cards.dm_channel(client, command.user_id)
@@ -158,7 +159,9 @@ class Commands:
             filename=ids.AUDIT_CSV_FILENAME,
             content=audit_csv(rows),
             title=f"Audit log, last {days} days",
-            initial_comment=f"Audit rows of the last {days} days{scope} ({len(rows)} rows).",
+            initial_comment=f"Audit rows of the last {days} days{scope} ({len(rows)} rows)."
+            + (f" Only the newest {AUDIT_MAX_ROWS:,}: the full log is `immybot-slack audit export`."
+               if len(rows) >= AUDIT_MAX_ROWS else ""),
         )
 
 
