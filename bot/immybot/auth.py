@@ -7,6 +7,12 @@ first since msal 1.23 and only asks Entra on a miss or when the cached token is 
 `acquire_token_for_client` refuses `force_refresh`; after an ImmyBot 401 we drop the app-only
 tokens with msal's `remove_tokens_for_client()` and ask again, once.
 
+Fast path: the last token msal handed out is kept with the monotonic time until which msal itself
+would hand it out again (its `expires_in` less msal's 5-minute early-refresh margin, or its
+`refresh_on` when sooner). While it is fresh, `token()` returns it with no lock and no thread hop;
+afterwards the next caller goes to msal (its cache, then Entra) under the lock. The 401 path
+(`stale=`) never uses the fast path.
+
 A private CA for the authority is trusted through `REQUESTS_CA_BUNDLE` (read by `requests` when
 msal sends each request). No secret or token ever reaches a message or a log line.
 """
@@ -17,8 +23,9 @@ import asyncio
 import functools
 import logging
 import re
+import time
 from collections.abc import AsyncGenerator
-from typing import Any
+from typing import Any, NamedTuple
 
 import httpx
 import msal
@@ -37,6 +44,31 @@ UNREACHABLE_AUTHORITY_FIX = (
     "check IMMYBOT_AUTHORITY_HOST and the network path (proxy, firewall) to it; "
     "a private CA is trusted through REQUESTS_CA_BUNDLE"
 )
+# msal's own margin: it treats a cached access token with less than 5 minutes left as expired.
+EARLY_REFRESH_SECONDS = 300.0
+
+
+class _Fresh(NamedTuple):
+    """The last access token msal returned and the `time.monotonic()` until which it is fresh."""
+
+    value: str
+    until: float
+
+
+def fresh_until(result: dict[str, Any], *, now: float, wall: float) -> float:
+    """Until when (monotonic) msal would serve `result`'s token from its cache unchanged.
+
+    `expires_in` less msal's 5-minute margin, or `refresh_on` (wall-clock epoch seconds, msal sets
+    it for long-lived tokens) when that comes first. A result without `expires_in` is never fresh.
+    """
+    try:
+        until = now + float(result["expires_in"]) - EARLY_REFRESH_SECONDS
+    except (KeyError, TypeError, ValueError):
+        return float("-inf")
+    refresh_on = result.get("refresh_on")
+    if isinstance(refresh_on, int | float):
+        until = min(until, now + float(refresh_on) - wall)
+    return until
 
 
 def _requests_session(timeout: float) -> requests.Session:
@@ -58,6 +90,7 @@ class TokenProvider:
         self._timeout = timeout
         self._app: msal.ConfidentialClientApplication | None = None
         self._lock = asyncio.Lock()
+        self._fresh: _Fresh | None = None
         register_secrets([settings.immybot_client_secret.get_secret_value()])
 
     @property
@@ -69,7 +102,15 @@ class TokenProvider:
 
         If another caller already replaced the stale token, that replacement is returned as is.
         """
+        fresh = self._fresh
+        if stale is None and fresh is not None and time.monotonic() < fresh.until:
+            return fresh.value  # the fast path: no lock, no thread hop
+        if stale is not None and fresh is not None and fresh.value == stale:
+            self._fresh = None  # nobody else gets the refused token from the fast path
         async with self._lock:
+            fresh = self._fresh
+            if stale is None and fresh is not None and time.monotonic() < fresh.until:
+                return fresh.value  # another caller refreshed it while we waited
             app = self._app or await asyncio.to_thread(self._build_or_explain)
             self._app = app
             result = await asyncio.to_thread(self._acquire, app)
@@ -77,10 +118,13 @@ class TokenProvider:
                 log.info("immybot token refused by ImmyBot; minting a fresh one")
                 await asyncio.to_thread(app.remove_tokens_for_client)
                 result = await asyncio.to_thread(self._acquire, app)
-        return self._access_token(result)
+            token = self._access_token(result)
+            self._fresh = _Fresh(token, fresh_until(result, now=time.monotonic(), wall=time.time()))
+        return token
 
     def close(self) -> None:
         """Close msal's HTTP session (its keep-alive connection to the authority)."""
+        self._fresh = None
         if self._app is not None:
             self._app.http_client.close()
             self._app = None

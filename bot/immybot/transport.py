@@ -13,6 +13,7 @@ once; the caller looks the sessions up by `sessionGroupId` before trying again.
 from __future__ import annotations
 
 import asyncio
+import http.cookiejar
 import json
 import logging
 import random
@@ -40,6 +41,16 @@ DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 # Failures that prove the request never reached ImmyBot's application: safe to resend anything.
 UNREACHABLE_FIX = "check IMMYBOT_SUBDOMAIN / IMMYBOT_BASE_URL and the network path (DNS, proxy, firewall) to it"
 _NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+class _NoCookies(http.cookiejar.CookieJar):
+    """ImmyBot's API is bearer-token only: its cookies (e.g. App Service affinity) are not kept.
+
+    Parsing every response's `Set-Cookie` through `http.cookiejar` cost ~0.1 ms per request.
+    """
+
+    def extract_cookies(self, response: Any, request: Any) -> None:
+        return None
 
 
 @dataclass(frozen=True)
@@ -92,6 +103,7 @@ class ImmyTransport:
             timeout=timeout,
             transport=transport,
             headers={"Accept": "application/json", "User-Agent": "immybot-slack"},
+            cookies=_NoCookies(),
             follow_redirects=False,
         )
 
@@ -113,7 +125,8 @@ class ImmyTransport:
         for attempt in range(policy.attempts):
             last = attempt == policy.attempts - 1
             try:
-                response = await self._http.request(method, path, params=params, json=json_body)
+                # The absolute URL: httpx parses it once instead of parsing and merging it onto base_url.
+                response = await self._http.request(method, url, params=params, json=json_body)
             except _NEVER_SENT as error:
                 failure: ImmyBotError = ImmyUnavailable(
                     f"ImmyBot at {url} is unreachable ({type(error).__name__})", url=url, fix=UNREACHABLE_FIX

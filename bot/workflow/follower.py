@@ -2,10 +2,12 @@
 
 A heap of due times (not a task per session) decides which session to poll next; a few workers
 (at most `concurrency` ImmyBot calls in flight, starts and summaries included) do the polling.
-Each session is polled first after `poll_seconds` (spread with jitter), then backs off ×1.5 up to
-`poll_cap` while it waits (Created, Pending, PendingConnectivity...). Faults (429, 5xx, HTML) are
-retried later and never stop the loop. Every status change is written through the lifecycle
-(`update_session`), so a restarted bot resumes from the database (`start()`).
+Each session's first poll falls anywhere in its first interval (so sessions started together are
+polled at an even rate, not in bursts), then every `poll_seconds` ±10%, backing off ×1.5 up to
+`poll_cap` while it waits (Created, Pending, PendingConnectivity...). Visits start at least a
+small gap apart (up to 4× the even rate, to catch up) and each yields to the event loop first.
+Faults (429, 5xx, HTML) are retried later and never stop the loop. Only status changes are
+written (`update_session`), so a restarted bot resumes from the database (`start()`).
 
 When every session of a request is terminal (or timed out after `max_wait`): `finish` (audits
 `request.finished`), then `claim_report`, then the summary is posted. Claim first, then post: a
@@ -30,6 +32,7 @@ from bot.logs import request_context
 from bot.workflow.errors import BackendRejected, BackendUnavailable, DomainError, SessionsNotDone
 from bot.workflow.lifecycle import Lifecycle
 from bot.workflow.model import (
+    TERMINAL_SESSION_STATUSES,
     TIMED_OUT,
     WAITING_SESSION_STATUSES,
     Request,
@@ -44,16 +47,12 @@ log = logging.getLogger(__name__)
 
 BACKOFF = 1.5
 JITTER = 0.1
+PACE_HEADROOM = 4.0  # visits may start at up to 4× the even rate (in flight / poll_seconds)
+MAX_GAP = 0.05  # ... and never wait more than this for the previous visit's slot
 REPORT_ATTEMPTS = 6
 CANCELLED = "Cancelled"
-
-
-@dataclass(order=True)
-class _Due:
-    at: float
-    seq: int
-    key: tuple[int, int] = field(compare=False)  # (request id, session id)
-    generation: int = field(compare=False)
+_Key = tuple[int, int]  # (request id, session id)
+_Due = tuple[float, int, _Key, int]  # (due at, sequence, key, generation)
 
 
 @dataclass
@@ -91,25 +90,18 @@ class Follower:
         self._limit = asyncio.Semaphore(concurrency)
         self._on_session_end = on_session_end
         self._clock = clock
-        self.starter = Starter(
-            service,
-            sessions,
-            reporter,
-            on_running=self._follow,
-            limit=self._limit,
-            backoff_base=start_backoff_base,
-            backoff_cap=start_backoff_cap,
-        )
+        self.starter = Starter(service, sessions, reporter, on_running=self._follow, limit=self._limit,
+                               backoff_base=start_backoff_base, backoff_cap=start_backoff_cap)  # fmt: skip
         self._followed: dict[int, _Followed] = {}
-        self._delays: dict[tuple[int, int], float] = {}
-        self._generations: dict[tuple[int, int], int] = {}
+        self._delays: dict[_Key, float] = {}
+        self._generations: dict[_Key, int] = {}
         self._heap: list[_Due] = []
         self._seq = itertools.count()
-        self._queue: asyncio.Queue[tuple[int, int]] = asyncio.Queue()
+        self._queue: asyncio.Queue[_Key] = asyncio.Queue()
+        self._next_start = 0.0  # loop time before which no further visit starts (pacing)
         self._wake = asyncio.Event()
         self._loops: list[asyncio.Task[None]] = []
         self._background: set[asyncio.Task[Any]] = set()
-        self.polls = 0  # ImmyBot status calls made (for the benchmark)
 
     # ---- public ------------------------------------------------------------------------------
 
@@ -173,40 +165,46 @@ class Follower:
         followed = _Followed(request, since + self.max_wait, pending)
         self._followed[request.id] = followed
         for session_id in pending:
-            first = self.poll_seconds * random.uniform(0.0 if spread else 0.8, 1.0 + JITTER)
+            first = self.poll_seconds * random.uniform(0.0 if spread else JITTER, 1.0 + JITTER)
             self._delays[(request.id, session_id)] = self.poll_seconds
             self._schedule((request.id, session_id), 0.0 if request.cancel_requested else first)
         self._spawn(self._show(request), f"progress-{request.id}")
         if not pending:
             self._complete(followed)
 
-    def _schedule(self, key: tuple[int, int], delay: float) -> None:
+    def _schedule(self, key: _Key, delay: float) -> None:
         generation = self._generations.get(key, 0) + 1
         self._generations[key] = generation
         at = asyncio.get_running_loop().time() + delay
-        heapq.heappush(self._heap, _Due(at, next(self._seq), key, generation))
-        if self._heap[0].key == key:
+        heapq.heappush(self._heap, (at, next(self._seq), key, generation))
+        if self._heap[0][2] == key:
             self._wake.set()
 
     async def _schedule_loop(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
             now = loop.time()
-            while self._heap and self._heap[0].at <= now:
-                due = heapq.heappop(self._heap)
-                if self._generations.get(due.key) == due.generation:
-                    self._generations[due.key] = -due.generation  # taken: stale until rescheduled
-                    self._queue.put_nowait(due.key)
+            while self._heap and self._heap[0][0] <= now:
+                _, _, key, generation = heapq.heappop(self._heap)
+                if self._generations.get(key) == generation:
+                    self._generations[key] = -generation  # taken: stale until rescheduled
+                    self._queue.put_nowait(key)
             self._wake.clear()
-            timeout = self._heap[0].at - now if self._heap else None
+            timeout = self._heap[0][0] - now if self._heap else None
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(timeout):
                     await self._wake.wait()
 
     async def _worker(self) -> None:
+        loop = asyncio.get_running_loop()
         while True:
-            key = await self._queue.get()
-            request_id, session_id = key
+            request_id, session_id = await self._queue.get()
+            # Pacing: visits start at least a gap apart across workers, and always yield first, so
+            # one loop iteration never runs two visits (nor a response plus the next request).
+            now = loop.time()
+            start = max(now, self._next_start)
+            self._next_start = start + min(MAX_GAP, self.poll_seconds / PACE_HEADROOM / max(1, self.in_flight))
+            await asyncio.sleep(start - now)
             followed = self._followed.get(request_id)
             if followed is None or session_id not in followed.pending:
                 continue
@@ -227,26 +225,21 @@ class Follower:
                 if cancelling:
                     await self._sessions.cancel(session_id)
                     followed.cancel_sent.add(session_id)
-                self.polls += 1
                 status = await self._sessions.status(session_id)
         except (BackendUnavailable, BackendRejected) as error:
             wait = min(self._delays.get(key, self.poll_seconds) * 2, self.poll_cap)
             wait = max(wait, getattr(error, "retry_after", None) or 0.0)
             log.warning("polling session %s failed (%s); retrying in %.1fs", session_id, error, wait)
             if self._clock() >= followed.deadline:
-                await self._set_status(followed, session_id, TIMED_OUT)
-                return
-            self._reschedule(followed, session_id, wait)
-            return
+                return await self._set_status(followed, session_id, TIMED_OUT)
+            return self._reschedule(followed, session_id, wait)
         if followed.request.cancel_requested and session_id in followed.cancel_sent and not _terminal(status):
             status = CANCELLED  # ImmyBot took the cancel; it may only report it a moment later
-        if _terminal(status):
-            await self._set_status(followed, session_id, status)
-            return
-        if self._clock() >= followed.deadline:
-            await self._set_status(followed, session_id, TIMED_OUT)
-            return
+        if not _terminal(status) and self._clock() >= followed.deadline:
+            status = TIMED_OUT
         await self._set_status(followed, session_id, status)
+        if _terminal(status):
+            return
         delay = self._delays.get(key, self.poll_seconds)
         waiting = status in WAITING_SESSION_STATUSES
         self._delays[key] = min(delay * BACKOFF, self.poll_cap) if waiting else self.poll_seconds
@@ -331,9 +324,7 @@ class Follower:
         for attempt in range(REPORT_ATTEMPTS):
             try:
                 return await call()
-            except DomainError:
-                raise
-            except asyncio.CancelledError:
+            except (DomainError, asyncio.CancelledError):
                 raise
             except Exception:
                 if attempt == REPORT_ATTEMPTS - 1:
@@ -354,5 +345,5 @@ class Follower:
             log.error("background step %s failed", task.get_name(), exc_info=task.exception())
 
 
-def _terminal(status: str) -> bool:
-    return SessionInfo(session_id=0, status=status).terminal
+def _terminal(status: str) -> bool:  # `SessionInfo.terminal`, without building a model every poll
+    return status in TERMINAL_SESSION_STATUSES or status == TIMED_OUT

@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 import socket
 import ssl
+import time
+from typing import Any
 
 import httpx
 import pytest
 
 from bot.config import load_settings
+from bot.immybot.auth import EARLY_REFRESH_SECONDS, TokenProvider, _Fresh, fresh_until
 from bot.immybot.client import ImmyBotClient
 from bot.immybot.errors import ENTERPRISE_APP_FIX, ImmyAuthError, ImmyForbidden, ImmyUnavailable
 from bot.immybot.transport import RetryPolicy
@@ -118,3 +121,69 @@ async def test_unreachable_authority_names_the_url(immy: ImmySandbox, monkeypatc
             await client.token()
     assert host in str(caught.value)
     assert caught.value.fix and "IMMYBOT_AUTHORITY_HOST" in caught.value.fix
+
+
+# ---- the fast path: a fresh token is handed out with no lock, no thread hop, no msal call ----------
+
+
+def _count_msal_calls(provider: TokenProvider, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    calls: list[int] = []
+    acquire = provider._acquire
+
+    def counted(app: Any) -> dict[str, Any]:
+        calls.append(1)
+        return acquire(app)
+
+    monkeypatch.setattr(provider, "_acquire", counted)
+    return calls
+
+
+async def test_a_fresh_token_is_served_without_msal_or_a_thread(
+    immy: ImmySandbox, immy_client: ImmyBotClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = await immy_client.token()
+    calls = _count_msal_calls(immy_client.tokens, monkeypatch)
+    hops: list[object] = []
+    real_to_thread = asyncio.to_thread
+
+    async def to_thread(func: Any, /, *args: Any, **kwargs: Any) -> Any:
+        hops.append(func)
+        return await real_to_thread(func, *args, **kwargs)
+
+    monkeypatch.setattr(asyncio, "to_thread", to_thread)
+    await asyncio.gather(*(immy_client.tenants() for _ in range(20)))
+    assert await immy_client.token() == first
+    assert calls == [] and hops == []
+    assert immy.entra.tokens_issued == 1
+
+
+async def test_a_token_near_expiry_is_asked_of_msal_again(
+    immy: ImmySandbox, immy_client: ImmyBotClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = await immy_client.token()
+    calls = _count_msal_calls(immy_client.tokens, monkeypatch)
+    immy_client.tokens._fresh = _Fresh(first, time.monotonic() - 1)  # msal's 5-minute margin reached
+    await asyncio.gather(*(immy_client.tenants() for _ in range(5)))
+    assert len(calls) == 1  # one shared trip to msal, which answered from its cache
+    assert immy.entra.tokens_issued == 1
+    await immy_client.tenants()
+    assert len(calls) == 1  # fresh again
+
+
+async def test_a_401_bypasses_the_fast_path(
+    immy: ImmySandbox, immy_client: ImmyBotClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stale = await immy_client.token()
+    calls = _count_msal_calls(immy_client.tokens, monkeypatch)
+    immy.immybot.faults.next("/api/v1/tenants", Fault.unauthorized())
+    await immy_client.tenants()
+    assert len(calls) == 2 and immy.entra.tokens_issued == 2  # cached one refused, so a fresh one minted
+    fresh = await immy_client.token()
+    assert fresh != stale and len(calls) == 2  # the new token is now the fast path's
+
+
+def test_fresh_until_uses_msal_margin_and_refresh_on() -> None:
+    assert fresh_until({"expires_in": 3599}, now=100.0, wall=5000.0) == 100.0 + 3599 - EARLY_REFRESH_SECONDS
+    assert fresh_until({"expires_in": 3599, "refresh_on": 5600}, now=100.0, wall=5000.0) == 700.0
+    assert fresh_until({"expires_in": 120}, now=100.0, wall=5000.0) < 100.0  # msal would not reuse it
+    assert fresh_until({"access_token": "x"}, now=100.0, wall=5000.0) == float("-inf")
