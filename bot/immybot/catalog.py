@@ -14,17 +14,29 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import logging
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
-from bot.immybot.models import ComputerRow, SoftwareItem
-from bot.immybot.search_index import SearchIndex
+from bot.immybot.catalog_rows import ComputerLike, ComputerTable, SoftwareLike, SoftwareTable
+from bot.immybot.models import AnyComputerRow, CachedComputer, CachedSoftware, ComputerRow, SoftwareItem
 from bot.workflow.model import Catalog
 
 log = logging.getLogger(__name__)
+
+_CATALOGS = {catalog.value: catalog for catalog in Catalog}
+
+
+def release_memory() -> None:
+    """Hand the heap pages a build freed back to the OS (glibc's `malloc_trim`; elsewhere a no-op).
+
+    A load parses ~70,000 rows and builds the index from small temporaries; CPython frees them, but
+    glibc keeps freed pages mapped unless asked. Takes a few milliseconds; run it off the event loop."""
+    with contextlib.suppress(OSError, AttributeError, TypeError):
+        ctypes.CDLL(None).malloc_trim(0)  # the process's own symbols: glibc's, when it is glibc
 
 
 class CatalogSource(Protocol):
@@ -37,47 +49,19 @@ class CatalogSource(Protocol):
     ) -> list[ComputerRow]: ...
 
 
-def _email_key(email: str | None) -> str:
-    return (email or "").strip().casefold()
-
-
 @dataclass
 class _Snapshot:
-    software: SearchIndex[SoftwareItem]
-    computers: SearchIndex[ComputerRow]
-    tenants: SearchIndex[str]
-    software_by_key: dict[str, SoftwareItem]
-    computer_by_id: dict[int, ComputerRow]
-    by_email: dict[str, list[ComputerRow]]
-    by_tenant: dict[str, list[ComputerRow]]  # rank order within each tenant
-    sizes: dict[str, int] = field(default_factory=dict)
+    software: SoftwareTable
+    computers: ComputerTable
     loaded_at: float = field(default_factory=time.monotonic)
 
-    @classmethod
-    def build(cls, software: Iterable[SoftwareItem], computers: Iterable[ComputerRow]) -> _Snapshot:
-        software = list(software)
-        computer_index = SearchIndex(list(computers), lambda c: c.name, tiebreak=lambda c: c.id)
-        by_email: dict[str, list[ComputerRow]] = {}
-        by_tenant: dict[str, list[ComputerRow]] = {}
-        for row in computer_index.items:
-            if row.primary_user_email:
-                by_email.setdefault(_email_key(row.primary_user_email), []).append(row)
-            if row.tenant_name:
-                by_tenant.setdefault(row.tenant_name, []).append(row)
-        return cls(
-            software=SearchIndex(software, lambda s: s.name, tiebreak=lambda s: (s.catalog is Catalog.GLOBAL, s.id)),
-            computers=computer_index,
-            tenants=SearchIndex(sorted(by_tenant), lambda name: name),
-            software_by_key={item.key: item for item in software},
-            computer_by_id={row.id: row for row in computer_index.items},
-            by_email=by_email,
-            by_tenant=by_tenant,
-            sizes={
-                "global_software": sum(1 for s in software if s.catalog is Catalog.GLOBAL),
-                "local_software": sum(1 for s in software if s.catalog is Catalog.LOCAL),
-                "computers": len(computer_index),
-            },
-        )
+    @property
+    def sizes(self) -> dict[str, int]:
+        return {
+            "global_software": self.software.count(Catalog.GLOBAL),
+            "local_software": self.software.count(Catalog.LOCAL),
+            "computers": len(self.computers),
+        }
 
 
 class CatalogCache:
@@ -90,26 +74,36 @@ class CatalogCache:
         self._load_lock = asyncio.Lock()
 
     @classmethod
-    def from_rows(cls, software: Iterable[SoftwareItem], computers: Iterable[ComputerRow]) -> CatalogCache:
+    def from_rows(cls, software: Iterable[SoftwareLike], computers: Iterable[ComputerLike]) -> CatalogCache:
         """A loaded cache built from rows in hand (benchmarks, tests), no ImmyBot needed."""
         cache = cls()
-        cache._snapshot = _Snapshot.build(software, computers)
+        cache._snapshot = _Snapshot(SoftwareTable(list(software)), ComputerTable(list(computers)))
         return cache
 
     # ---- loading -----------------------------------------------------------------------------
 
     async def load(self) -> None:
-        """Fetch everything, build the new indexes off the event loop, swap them in. Raises on failure."""
+        """Fetch everything, build the new indexes off the event loop, swap them in. Raises on failure.
+
+        Software first, indexed, then the computers: the parsed software payloads are gone before the
+        computer pages pile up, and each table empties its list of parsed rows as soon as its columns
+        hold them, so a load never holds every parsed row and every index at once."""
         if self._source is None:
             raise RuntimeError("this catalog has no ImmyBot source")
         async with self._load_lock:
-            global_sw, local_sw, computers = await asyncio.gather(
-                self._source.list_software(Catalog.GLOBAL),
-                self._source.list_software(Catalog.LOCAL),
-                self._source.list_computers(),
+            global_sw, local_sw = await asyncio.gather(
+                self._source.list_software(Catalog.GLOBAL), self._source.list_software(Catalog.LOCAL)
             )
-            snapshot = await asyncio.to_thread(_Snapshot.build, [*local_sw, *global_sw], computers)
-            self._snapshot = snapshot  # atomic swap
+            rows: list[Any] = [*local_sw, *global_sw]
+            del global_sw, local_sw
+            software = await asyncio.to_thread(SoftwareTable, rows, consume=True)
+            rows = await self._source.list_computers()
+            computers = await asyncio.to_thread(ComputerTable, rows, consume=True)
+            del rows
+            snapshot = _Snapshot(software, computers)
+            self._snapshot = snapshot  # atomic swap; the old snapshot goes with the last search using it
+            del software, computers
+        await asyncio.to_thread(release_memory)
         log.info("catalog loaded", extra={"sizes": snapshot.sizes})
 
     def start_refresh(self, interval_seconds: float) -> asyncio.Task[None]:
@@ -152,52 +146,62 @@ class CatalogCache:
     @property
     def sizes(self) -> dict[str, int]:
         snapshot = self._snapshot
-        return dict(snapshot.sizes) if snapshot else {"global_software": 0, "local_software": 0, "computers": 0}
+        return snapshot.sizes if snapshot else {"global_software": 0, "local_software": 0, "computers": 0}
 
     # ---- searches (memory only) ----------------------------------------------------------------
 
-    def search_software(self, query: str, limit: int = 100) -> list[SoftwareItem]:
+    def search_software(self, query: str, limit: int = 100) -> list[CachedSoftware]:
         snapshot = self._snapshot
-        return snapshot.software.search(query, limit) if snapshot else []
+        if snapshot is None:
+            return []
+        table = snapshot.software
+        return table.rows(table.index.search(query, limit))
 
-    def search_computers(self, query: str, limit: int = 100) -> list[ComputerRow]:
+    def search_computers(self, query: str, limit: int = 100) -> list[CachedComputer]:
         """Name matches (prefix, infix), then computers of matching tenants, then fuzzy name matches."""
         snapshot = self._snapshot
         if snapshot is None or limit <= 0:
             return []
-        index = snapshot.computers
+        table = snapshot.computers
+        index, ids = table.index, table.ids
         positions = index.substring(query, limit)
-        rows = [index.items[p] for p in positions]
+        rows = list(positions)
         if len(rows) < limit and query.strip():
-            seen = {row.id for row in rows}
-            for tenant in snapshot.tenants.search(query, 20):
-                for row in snapshot.by_tenant.get(tenant, ()):
-                    if row.id not in seen:
-                        rows.append(row)
-                        seen.add(row.id)
-                        if len(rows) >= limit:
-                            return rows
-            for p in index.fuzzy(query, limit - len(rows), exclude=set(positions)):
-                if index.items[p].id not in seen:
-                    rows.append(index.items[p])
-        return rows[:limit]
+            seen = {ids[p] for p in rows}
+            for p in table.of_tenants(table.tenant_index.search(query, 20)):
+                if ids[p] not in seen:
+                    rows.append(p)
+                    seen.add(ids[p])
+                    if len(rows) >= limit:
+                        break
+            else:
+                rows += [p for p in index.fuzzy(query, limit - len(rows), exclude=set(positions)) if ids[p] not in seen]
+        return table.rows(rows[:limit])
 
-    def software_by_key(self, key: str) -> SoftwareItem | None:
+    def software_by_key(self, key: str) -> CachedSoftware | None:
         """`"Global:714"` → the item (the key is `SoftwareItem.key` / `Software.key`)."""
         snapshot = self._snapshot
-        return snapshot.software_by_key.get(key) if snapshot else None
+        catalog, _, number = key.partition(":")
+        try:
+            software_id = int(number)
+        except ValueError:
+            return None
+        if snapshot is None or catalog not in _CATALOGS or str(software_id) != number:
+            return None
+        return snapshot.software.by_catalog_id(_CATALOGS[catalog], software_id)
 
-    def computer_by_id(self, computer_id: int) -> ComputerRow | None:
+    def computer_by_id(self, computer_id: int) -> CachedComputer | None:
         snapshot = self._snapshot
-        return snapshot.computer_by_id.get(int(computer_id)) if snapshot else None
+        return snapshot.computers.with_id(int(computer_id)) if snapshot else None
 
-    def computers_by_email(self, email: str) -> list[ComputerRow]:
+    def computers_by_email(self, email: str) -> list[CachedComputer]:
         """Cached computers whose primary user email is `email`, case-insensitively."""
         snapshot = self._snapshot
-        return list(snapshot.by_email.get(_email_key(email), ())) if snapshot else []
+        return snapshot.computers.with_email(email) if snapshot else []
 
-    async def computers_for_email(self, email: str) -> list[ComputerRow]:
+    async def computers_for_email(self, email: str) -> list[AnyComputerRow]:
         """Ask ImmyBot (fresh), falling back to the cached rows when its filter finds nothing."""
         if self._source is None:
             return self.computers_by_email(email)
-        return await self._source.computers_for_email(email, fallback=self.computers_by_email(email))
+        fallback: Any = self.computers_by_email(email)  # CachedComputer quacks like ComputerRow here
+        return await self._source.computers_for_email(email, fallback=fallback)

@@ -4,15 +4,17 @@ ImmyBot serialises enums as integers in some responses and as names in others ("
 integer value may be used", API.md §4.2), so every enum field accepts both and keeps the NAME.
 Script parameters, logs and `taskParameterValues` are never modelled: they may hold secrets.
 
-The cached rows (`SoftwareItem`, `ComputerRow`) are slotted pydantic dataclasses: validated like
-any payload, but small enough to keep 70,000 of them in memory.
+`SoftwareItem` and `ComputerRow` are slotted pydantic dataclasses, validated like any payload. The
+catalog keeps neither: it stores their fields in flat columns and answers with `CachedSoftware` /
+`CachedComputer`, plain named tuples with the same attribute names, built per result.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import sys
+from typing import Annotated, Any, NamedTuple
 
-from pydantic import AliasChoices, AliasPath, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, AliasChoices, AliasPath, BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic.dataclasses import dataclass
 
 from bot.workflow.model import Catalog, Computer, Software
@@ -71,6 +73,11 @@ Text = Annotated[str, BeforeValidator(lambda v: "" if v is None else v)]
 _ROW_CONFIG = ConfigDict(extra="ignore", populate_by_name=True)
 
 
+def _shared(value: str | None) -> str | None:
+    """One string object per distinct tenant name: 50,000 rows name a few hundred tenants."""
+    return None if value is None else sys.intern(value)
+
+
 class _Payload(BaseModel):
     model_config = ConfigDict(extra="ignore", populate_by_name=True, frozen=True)
 
@@ -84,6 +91,21 @@ class SoftwareItem:
 
     id: int
     name: Text
+    catalog: Catalog
+
+    @property
+    def key(self) -> str:
+        return f"{self.catalog.value}:{self.id}"
+
+    def to_software(self) -> Software:
+        return Software(id=self.id, name=self.name, catalog=self.catalog)
+
+
+class CachedSoftware(NamedTuple):
+    """A catalog search result: what the bot reads of a `SoftwareItem`."""
+
+    id: int
+    name: str
     catalog: Catalog
 
     @property
@@ -111,9 +133,11 @@ class ComputerRow:
     id: int
     name: Annotated[Text, Field(validation_alias=AliasChoices("computerName", "name"))] = ""
     tenant_id: Annotated[int | None, Field(validation_alias=AliasChoices("tenantId", "tenant_id"))] = None
-    tenant_name: Annotated[str | None, Field(validation_alias=AliasChoices("tenantName", "tenant", "tenant_name"))] = (
-        None
-    )
+    tenant_name: Annotated[
+        str | None,
+        AfterValidator(_shared),
+        Field(validation_alias=AliasChoices("tenantName", "tenant", "tenant_name")),
+    ] = None
     online: Annotated[bool | None, Field(validation_alias=AliasChoices("isOnline", "online"))] = None
     primary_user_email: Annotated[
         str | None, Field(validation_alias=AliasChoices("primaryUserEmail", "primary_user_email"))
@@ -127,6 +151,23 @@ class ComputerRow:
 
     def to_computer(self) -> Computer:
         return Computer(id=self.id, name=self.name)
+
+
+class CachedComputer(NamedTuple):
+    """A catalog search result: what the bot reads of a `ComputerRow` (not `primary_person_id`, `last_seen`)."""
+
+    id: int
+    name: str
+    tenant_id: int | None = None
+    tenant_name: str | None = None
+    online: bool | None = None
+    primary_user_email: str | None = None
+
+    def to_computer(self) -> Computer:
+        return Computer(id=self.id, name=self.name)
+
+
+AnyComputerRow = ComputerRow | CachedComputer
 
 
 class Person(_Payload):

@@ -134,3 +134,77 @@ def test_every_fragment_of_a_real_name_is_found_first() -> None:
                     continue
                 assert 0 < len(found) <= 100, query
                 assert query.strip().lower() in found[0].name.lower(), (query, found[0].name)
+
+
+def _brute_force(names: list[str], query: str, limit: int) -> list[int]:
+    """The ranking rule spelled out: names containing the query, those starting with it first, each
+    shortest first, then alphabetical, then input order."""
+    keys = [" ".join(n.lower().split()) for n in names]
+    q = " ".join(query.lower().split())
+    ranked = sorted(range(len(names)), key=lambda i: (len(keys[i]), keys[i], i))
+    prefix = [i for i in ranked if keys[i].startswith(q)]
+    infix = [i for i in ranked if q in keys[i] and not keys[i].startswith(q)]
+    return (prefix + infix)[:limit]
+
+
+def test_common_grams_past_their_kept_positions_are_still_found() -> None:
+    """A gram on more than WALK_MAX names keeps only its first positions; matches after them come
+    from a scan of the text, in rank order, with nothing lost or repeated."""
+    names = [f"abc{i:04d}" for i in range(1300)] + [f"zbcy{i:04d}" for i in range(1300)]
+    names += [f"qz{i:04d}" for i in range(1100)] + [f"x-qz-{i}" for i in range(30)]
+    names += ["zz-abcy-1", "zz-abcy-22", "long name with abcy in it", "Ab Cy", "ab  cy"]
+    catalog = CatalogCache.from_rows([], [ComputerRow(id=i, name=n) for i, n in enumerate(names)])
+    index = catalog._snapshot.computers.index  # type: ignore[union-attr]
+    for query, limit in (("abcy", 100), ("qz", 2000), ("qz", 1105), ("bc", 3000), ("abc", 5), ("ab cy", 10),
+                         ("c", 4000), ("-", 50), ("y0", 40), ("zbcy0", 7)):
+        expected = _brute_force(names, query, limit)
+        assert [index.order[p] for p in index.substring(query, limit)] == expected, (query, limit)
+
+
+def test_rows_carry_what_the_bot_reads_and_lookups_are_exact() -> None:
+    rows = [
+        ComputerRow(id=7, name="PC-7", tenant_id=3, tenant_name="Contoso Ltd", online=True,
+                    primary_user_email="Jane.Doe@Contoso.com", last_seen="2026-03-01T00:00:00Z"),
+        ComputerRow(id=8, name="PC-8", tenant_id=None, tenant_name=None, online=None, primary_user_email=None),
+        ComputerRow(id=9, name="PC-9", tenant_id=3, tenant_name="Contoso Ltd", online=False,
+                    primary_user_email="jane.doe@contoso.com "),
+    ]
+    catalog = CatalogCache.from_rows([SoftwareItem(id=714, name="Google Chrome", catalog=G)], rows)
+    seven = catalog.computer_by_id(7)
+    assert seven is not None
+    assert (seven.id, seven.name, seven.tenant_id, seven.tenant_name, seven.online, seven.primary_user_email) == (
+        7, "PC-7", 3, "Contoso Ltd", True, "Jane.Doe@Contoso.com")
+    eight = catalog.computer_by_id(8)
+    assert eight is not None and (eight.tenant_name, eight.online, eight.primary_user_email) == (None, None, None)
+    assert catalog.computer_by_id(10) is None
+    assert [c.id for c in catalog.computers_by_email(" JANE.DOE@contoso.COM")] == [7, 9]
+    assert catalog.computers_by_email("nobody@contoso.com") == []
+    assert seven.to_computer().name == "PC-7"
+    assert catalog.software_by_key("Global:714") is not None
+    for key in ("Global:0714", "Local:714", "Global:", "Global", "Bogus:714", ":714", "Global:7a"):
+        assert catalog.software_by_key(key) is None, key
+    assert catalog.sizes == {"global_software": 1, "local_software": 0, "computers": 3}
+
+
+def test_a_load_keeps_no_parsed_row() -> None:
+    """The tables copy the fields they need and drop the rows they were given (`consume`)."""
+    import gc
+    import weakref
+
+    from bot.immybot.catalog_rows import ComputerTable, SoftwareTable
+
+    class Row:
+        def __init__(self, i: int) -> None:
+            self.id, self.name, self.catalog = i, f"Item {i}", G
+            self.tenant_id, self.tenant_name, self.online, self.primary_user_email = 1, "T", True, f"u{i}@x.com"
+
+    rows = [Row(i) for i in range(50)]
+    refs = [weakref.ref(r) for r in rows]
+    software_rows: list = list(rows)
+    computer_rows: list = list(rows)
+    del rows
+    software, computers = SoftwareTable(software_rows, consume=True), ComputerTable(computer_rows, consume=True)
+    assert software_rows == [] and computer_rows == []
+    gc.collect()
+    assert all(ref() is None for ref in refs)
+    assert computers.with_email("U3@X.com")[0].name == "Item 3" and software.rows([0])[0].name == "Item 0"
