@@ -34,9 +34,27 @@ class IllegalTransition(DomainError):
         self.wanted = wanted
         self.by = by
         self.at = at
-        who = f" by <@{by}>" if by else ""
-        when = f" at {at:%H:%M} UTC" if at else ""
-        super().__init__(f"Request #{request_id} is already {current.value}{who}{when}.")
+        super().__init__(_already(request_id, current, by, at))
+
+
+_AFTER_APPROVAL = {
+    RequestState.STARTING: " and is starting",
+    RequestState.RUNNING: " and is running",
+    RequestState.FINISHED: " and has finished",
+}
+
+
+def _already(request_id: int, current: RequestState, by: str | None, at: datetime | None) -> str:
+    """"Request #42 was already approved by @x at 14:02 UTC and is running." — what a late clicker needs."""
+    who = f" by <@{by}>" if by else ""
+    when = f" at {at:%H:%M} UTC" if at else ""
+    if current is RequestState.PENDING:
+        return f"Request #{request_id} is still pending approval."
+    if current is RequestState.APPROVED or current in _AFTER_APPROVAL:
+        return f"Request #{request_id} was already approved{who}{when}{_AFTER_APPROVAL.get(current, '')}."
+    if current is RequestState.EXPIRED:
+        return f"Request #{request_id} already expired: nobody decided in time."
+    return f"Request #{request_id} was already {current.value}{who}{when}."
 
 
 class NotAllowed(DomainError):

@@ -92,10 +92,9 @@ async def test_stale_click_says_what_happened(world: World) -> None:
     card = world.approval_card(request.id)
     await world.driver.click(DIRECT_APPROVER, card.channel, card.ts, APPROVE)
     await wait_state(world, request.id, "approved", "starting", "running", "finished")
-    # bob still has the old card on screen (the fake keeps the original blocks in history)
-    message = world.fake.find_message(card.channel, card.ts)
-    assert message is not None
-    message.blocks = card.history[0]["blocks"] if card.history else message.blocks
+    # bob still has the old card on screen: wait for the bot's edit, then show him the original blocks
+    await world.fake.wait_until(lambda: card.history)
+    card.blocks = card.history[0]["blocks"]
     await world.driver.click(world.ws.approver, card.channel, card.ts, APPROVE)
     await _ephemeral_to(world, world.ws.approver, "already approved")
 

@@ -154,7 +154,7 @@ async def test_illegal_transition_names_who_and_when(service: RequestService, cl
         await service.approve(request.id, APPROVER2)
     error = caught.value
     assert (error.current, error.wanted, error.by, error.at) == (S.APPROVED, S.APPROVED, APPROVER, clock.now)
-    assert str(error) == f"Request #{request.id} is already approved by <@{APPROVER}> at 14:02 UTC."
+    assert str(error) == f"Request #{request.id} was already approved by <@{APPROVER}> at 14:02 UTC."
 
 
 async def test_cancel_of_running_request_sets_flag_once(service: RequestService) -> None:
