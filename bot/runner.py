@@ -27,7 +27,7 @@ async def serve_until_stopped(settings: Settings, socket: bool) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
-    async with running_bot(settings, socket=socket, host="0.0.0.0") as bot:
+    async with running_bot(settings, socket=socket, host="0.0.0.0", wait_for_catalog=False) as bot:
         mode = "Socket Mode" if socket else "HTTP (POST /slack/events)"
         log.info("immybot-slack is running", extra={"mode": mode, "url": bot.url})
         await stop.wait()

@@ -62,6 +62,7 @@ class Services:
     client: AsyncWebClient
     app: AsyncApp
     health: HealthCheck
+    catalog_ready: asyncio.Task[None] | None = None  # the first catalog load (it never raises)
     background: set[asyncio.Task[Any]] = field(default_factory=set)
 
     # ---- metrics the listeners report through (no Prometheus in the listeners) ----------------
@@ -127,7 +128,10 @@ async def build_services(settings: Settings) -> AsyncIterator[Services]:
         stack.push_async_callback(immybot.aclose)
         catalog = CatalogCache(immybot)
         metrics.bind_catalog(catalog)
-        await _load_catalog(catalog)
+        # The first load can take minutes on a large, slow instance: Slack is served meanwhile
+        # (typeahead answers from what is loaded, /healthz says "loading"), nothing waits for it.
+        catalog_ready = asyncio.create_task(_load_catalog(catalog), name="catalog-first-load")
+        stack.push_async_callback(_cancel, catalog_ready)
         catalog.start_refresh(settings.catalog_refresh_minutes * 60)
         stack.push_async_callback(catalog.stop)
         reporter = make_reporter(client, service, settings)
@@ -148,7 +152,8 @@ async def build_services(settings: Settings) -> AsyncIterator[Services]:
             catalog=lambda: catalog,
             refresh_minutes=settings.catalog_refresh_minutes,
         )
-        services = Services(settings, store, service, policy, immybot, catalog, follower, client, app, health)
+        services = Services(settings, store, service, policy, immybot, catalog, follower, client, app, health,
+                            catalog_ready=catalog_ready)
         wire(app, services)
         await reporter.resume_summaries(service, sessions)  # before the follower claims any summary itself
         await follower.start()
@@ -175,12 +180,17 @@ class RunningBot:
 
 @contextlib.asynccontextmanager
 async def running_bot(
-    settings: Settings, *, socket: bool | None = None, host: str = "127.0.0.1"
+    settings: Settings, *, socket: bool | None = None, host: str = "127.0.0.1", wait_for_catalog: bool = True
 ) -> AsyncIterator[RunningBot]:
-    """The whole bot, serving HTTP on `settings.port` and, in Socket Mode, connected to Slack."""
+    """The whole bot, serving HTTP on `settings.port` and, in Socket Mode, connected to Slack.
+
+    `wait_for_catalog` (tests, the demo, benchmarks) yields only once the first catalog load is
+    done; `immybot-slack run` serves at once and lets the catalog arrive in the background."""
     use_socket = settings.socket_mode if socket is None else socket
     settings.require_mode(socket=use_socket)
     async with build_services(settings) as services:
+        if wait_for_catalog and services.catalog_ready is not None:
+            await services.catalog_ready
         secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
         web = build_web_app(
             health=services.health,
