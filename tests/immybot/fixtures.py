@@ -15,6 +15,7 @@ Exposed to the whole suite by `tests/conftest.py`:
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -26,9 +27,12 @@ from bot.config import Settings, load_settings
 from bot.immybot.client import ImmyBotClient
 from bot.immybot.transport import RetryPolicy
 from bot.sandbox.immy_sandbox import ImmySandbox, immy_sandbox
-from tests.conftest import VALID_ENV
+from tests.conftest import OPENAPI, VALID_ENV
 
-__all__ = ["fast_retry", "immy", "immy_client", "immy_settings", "openapi_body_validator", "schema_validator"]
+__all__ = [
+    "fast_retry", "immy", "immy_client", "immy_settings", "openapi_body_validator", "schema_validator",
+    "shared_body_validator",
+]
 
 
 def schema_validator(openapi_path: Path, schema_name: str) -> Callable[[Any], list[str]]:
@@ -44,6 +48,13 @@ def schema_validator(openapi_path: Path, schema_name: str) -> Callable[[Any], li
     return errors
 
 
+@functools.cache
+def shared_body_validator() -> Callable[[Any], list[str]] | None:
+    """Every fake ImmyBot the suite starts checks run-immy-service bodies against ImmyBot's own OpenAPI
+    document when ../shared is checked out (the dedicated schema tests skip, with a reason, without it)."""
+    return schema_validator(OPENAPI, "RunImmyServiceRequestBody") if OPENAPI.exists() else None
+
+
 @pytest.fixture
 def openapi_body_validator(openapi_path: Path) -> Callable[[Any], list[str]]:
     return schema_validator(openapi_path, "RunImmyServiceRequestBody")
@@ -51,7 +62,7 @@ def openapi_body_validator(openapi_path: Path) -> Callable[[Any], list[str]]:
 
 @pytest.fixture
 async def immy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[ImmySandbox]:
-    async with immy_sandbox(tmp_path) as sandbox:
+    async with immy_sandbox(tmp_path, body_validator=shared_body_validator()) as sandbox:
         for key, value in {**VALID_ENV, **sandbox.env}.items():
             monkeypatch.setenv(key, value)
         monkeypatch.delenv("IMMYBOT_SUBDOMAIN", raising=False)

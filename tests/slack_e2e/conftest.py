@@ -25,6 +25,7 @@ from bot.sandbox.slack_state import Message
 from bot.sandbox.slack_user import SlackDriver
 from bot.services import RunningBot, running_bot
 from bot.slack.approvals import ids as approval_ids
+from tests.immybot.fixtures import shared_body_validator
 
 SECRET = "e2e-signing-secret"
 DIRECT_APPROVER = "U0DAVE"  # in APPROVERS by id (bob is in through the user group)
@@ -95,7 +96,9 @@ async def world_of(tmp: Path, *, mode: str = "http", **extra: Any) -> AsyncItera
     try:
         async with contextlib.AsyncExitStack() as stack:
             await stack.enter_async_context(fake.serve())
-            sandbox = await stack.enter_async_context(immy_sandbox(tmp, data=generate(7, computers=60)))
+            sandbox = await stack.enter_async_context(
+                immy_sandbox(tmp, data=generate(7, computers=60), body_validator=shared_body_validator())
+            )
             os.environ["REQUESTS_CA_BUNDLE"] = sandbox.env["REQUESTS_CA_BUNDLE"]
             settings = make_settings(tmp, fake, ws, sandbox.env, **extra)
             socket = mode == "socket"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.slack.requests import ids
+from tests.conftest import OPENAPI
 from tests.slack_e2e.conftest import APPROVE, World
 from tests.slack_e2e.flows import CHROME, computer_ids, open_modal, request_via_modal, wait_state
 
@@ -36,6 +37,9 @@ async def test_submit_posts_both_cards_and_approve_starts_once(world: World) -> 
     assert delivery.status == 200
     await wait_state(world, request.id, "running", "finished", timeout=10)
     assert len(world.run_calls()) == runs_before + 1
+    if OPENAPI.exists():  # the run body was checked against ImmyBot's own OpenAPI document
+        assert world.immy.immybot.body_validator is not None
+    assert world.immy.immybot.invalid_bodies == []
     updated = world.fake.find_message(card.channel, card.ts)
     assert updated is not None and APPROVE not in str(updated.blocks)
     thread = world.fake.thread(request.request_card.channel, request.request_card.ts)
