@@ -17,7 +17,7 @@ from typing import Annotated, Any, NamedTuple
 from pydantic import AfterValidator, AliasChoices, AliasPath, BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic.dataclasses import dataclass
 
-from bot.workflow.model import Catalog, Computer, Software
+from bot.workflow.model import Catalog, Computer, Software, software_key
 
 # ---- enums: integer → name (API.md §4.2, §5.3, §5.4) -------------------------------------------
 
@@ -95,7 +95,7 @@ class SoftwareItem:
 
     @property
     def key(self) -> str:
-        return f"{self.catalog.value}:{self.id}"
+        return software_key(self.catalog, self.id)
 
     def to_software(self) -> Software:
         return Software(id=self.id, name=self.name, catalog=self.catalog)
@@ -110,7 +110,7 @@ class CachedSoftware(NamedTuple):
 
     @property
     def key(self) -> str:
-        return f"{self.catalog.value}:{self.id}"
+        return software_key(self.catalog, self.id)
 
     def to_software(self) -> Software:
         return Software(id=self.id, name=self.name, catalog=self.catalog)

@@ -109,7 +109,12 @@ class Software(_Value):
     @property
     def key(self) -> str:
         """Stable option value: catalog and id (`Global:714`)."""
-        return f"{self.catalog.value}:{self.id}"
+        return software_key(self.catalog, self.id)
+
+
+def software_key(catalog: Catalog, software_id: int) -> str:
+    """The option value and cache key of a catalog item: `Global:714` (global and local ids overlap)."""
+    return f"{catalog.value}:{software_id}"
 
 
 class Computer(_Value):
