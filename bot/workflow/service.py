@@ -123,6 +123,9 @@ class RequestService:
     ) -> Request:
         is_approver = await self._policy.is_approver(actor)
         now = self._clock()
+        if dedup_key is not None:
+            # a key names one click on one request: a replayed result never decides another request
+            dedup_key = f"{action}:{request_id}:{dedup_key}"
         replayed: str | None = None
         refusal: str | None = None
         async with self._store.write() as tx:

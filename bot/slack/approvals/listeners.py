@@ -16,7 +16,7 @@ from bot.slack.commands.listeners import refused_text
 from bot.slack.payloads import BlockActions
 from bot.slack.text import escape
 from bot.workflow.errors import DomainError, IllegalTransition, NotAllowed, RequestNotFound
-from bot.workflow.model import MessageRef, Request
+from bot.workflow.model import MessageRef, Request, RequestState
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -44,9 +44,12 @@ class Decisions:
             pass
 
     async def announce(self, request: Request, actor: str, text: str, *, from_home: bool) -> None:
-        """Cards updated in place, one thread reply per decision, and the decider's home refreshed."""
+        """Cards updated in place, one thread reply per decision, and the decider's home refreshed.
+
+        The thread hears only of a decision that happened: this actor decided this request."""
         await cards.refresh_cards(self.services.client, request)
-        if await self.services.service.claim(f"decided:{request.id}", ttl_seconds=7 * 86400):
+        decided = request.state is not RequestState.PENDING and request.decided_by == actor
+        if decided and await self.services.service.claim(f"decided:{request.id}", ttl_seconds=7 * 86400):
             await cards.thread_reply(self.services.client, request, text)
             self.services.observe_request(request)
         if from_home:
@@ -60,10 +63,11 @@ class Decisions:
             return
         where = click.container.message_ts or click.container.view_id or ""
         user = click.user.id
+        # One click, one key: App Home keeps its view id when republished, so the view id alone would
+        # make every later Home click replay the first one's result (approved or refused).
+        click_id = f"{where}:{action.action_id}:{user}:{action.action_ts}"
         try:
-            request = await self.services.service.approve(
-                request_id, user, dedup_key=f"{where}:{action.action_id}:{user}"
-            )
+            request = await self.services.service.approve(request_id, user, dedup_key=click_id)
         except NotAllowed as error:
             self.services.observe_refusal("decision")
             await self._tell(click, refused_text("approve", request_id, error))
