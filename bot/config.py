@@ -6,6 +6,7 @@ whose message is one line naming the variable; the CLI prints it and exits 2.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import uuid
 from pathlib import Path
@@ -60,6 +61,18 @@ def _https_url(name: str, value: str) -> str:
     return value
 
 
+def is_loopback_host(host: str | None) -> bool:
+    """127.0.0.0/8, ::1 or `localhost`: a host whose traffic never leaves the machine."""
+    if not host:
+        return False
+    if host.lower().rstrip(".") == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_file=".env",
@@ -86,6 +99,7 @@ class Settings(BaseSettings):
     allow_self_approval: bool = False
     requesters: CommaList = ()
     max_targets: int = Field(default=25, ge=1, le=1000)
+    requests_per_hour: int = Field(default=30, ge=1)
     approval_ttl_hours: float = Field(default=24.0, gt=0)
 
     audit_db: Path = Path("./immybot-slack.db")
@@ -153,6 +167,10 @@ class Settings(BaseSettings):
         if not value:
             return None
         _https_url("IMMYBOT_BASE_URL", value)
+        parts = urlsplit(value)
+        # the bearer token goes with every call: never in clear text over a network
+        if parts.scheme != "https" and not is_loopback_host(parts.hostname):
+            raise ValueError(f"{value!r} must be https:// (plain http is allowed only for a loopback host)")
         return value.rstrip("/")
 
     @field_validator("immybot_subdomain")

@@ -111,3 +111,38 @@ def test_cli_settings_error_is_one_line_exit_2(valid_env, monkeypatch) -> None:
         "immybot-slack: settings error: APPROVERS: 'nobody' is not a Slack user (U…, W…) or user group (S…) ID"
     ]
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("url", ["http://immy.example.test", "http://10.0.0.5:8080", "http://[::ffff:127.0.0.1]:80",
+                                 "http://127.0.0.1.nip.io", "ftp://immy.example.test"])
+def test_immybot_base_url_must_be_https_off_loopback(valid_env, monkeypatch, url: str) -> None:
+    """Issue 10 item 4: the bearer token never crosses a network in clear text."""
+    monkeypatch.setenv("IMMYBOT_BASE_URL", url)
+    with pytest.raises(SettingsError, match=r"^IMMYBOT_BASE_URL: ") as info:
+        load_settings()
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8080", "http://127.9.8.7", "http://[::1]:3000",
+                                 "http://localhost:8080", "https://immy.example.test"])
+def test_loopback_may_use_plain_http(valid_env, monkeypatch, url: str) -> None:
+    monkeypatch.setenv("IMMYBOT_BASE_URL", url)
+    assert load_settings().base_url == url
+
+
+def test_requests_per_hour(valid_env, monkeypatch) -> None:
+    assert load_settings().requests_per_hour == 30
+    monkeypatch.setenv("REQUESTS_PER_HOUR", "5")
+    assert load_settings().requests_per_hour == 5
+    monkeypatch.setenv("REQUESTS_PER_HOUR", "0")
+    with pytest.raises(SettingsError, match=r"^REQUESTS_PER_HOUR: "):
+        load_settings()
+
+
+def test_plain_http_immybot_stops_start_up_naming_the_variable(valid_env, monkeypatch) -> None:
+    monkeypatch.setenv("IMMYBOT_BASE_URL", "http://immy.example.test")
+    proc = subprocess.run([sys.executable, "-m", "bot", "run", "--http"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == ["immybot-slack: settings error: IMMYBOT_BASE_URL: "
+                                                "'http://immy.example.test' must be https:// (plain http is "
+                                                "allowed only for a loopback host)"]

@@ -103,10 +103,8 @@ def targets_text(targets: Targets, *, shown: int = TARGETS_SHOWN) -> str:
         listing += f" {rest}"
     count = plural(len(targets.computers), "computer")
     origin = ""
-    if targets.person:
+    if targets.person:  # the person, never their profile email (it may be hidden in the workspace)
         origin = f" of {mention(targets.person)}"
-        if targets.email:
-            origin += f" ({clip(targets.email, 254)})"
     elif targets.email:
         origin = f" of {clip(targets.email, 254)}"
     return f"*Targets:* {count}{origin}: {listing}"

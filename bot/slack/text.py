@@ -78,3 +78,14 @@ def mention(user_id: str) -> str:
 def more(total: int, shown: int) -> str:
     """`and 3 more` when some were left out, else an empty string."""
     return f"and {total - shown} more" if total > shown else ""
+
+
+# Longer than any name worth typing (computer names are DNS labels of at most 63 characters, catalog
+# names rarely pass 80), short enough that a pasted page cannot make every keystroke's substring and
+# fuzzy scoring over the whole catalog cost more: the scorers' work grows with the query's length.
+SEARCH_QUERY_MAX = 100
+
+
+def search_query(text: str) -> str:
+    """What a typeahead or `/immy status` searches for: trimmed, capped at `SEARCH_QUERY_MAX` characters."""
+    return text.strip()[:SEARCH_QUERY_MAX].strip()

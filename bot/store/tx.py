@@ -79,6 +79,13 @@ class Tx:
             f"SELECT {_REQUEST_COLUMNS} FROM requests WHERE requester = ? ORDER BY id DESC LIMIT ?", (user, limit)
         )
 
+    async def count_requests_since(self, requester: str, since: datetime) -> int:
+        """Requests `requester` made at or after `since`, whatever became of them (the hourly limit)."""
+        rows = await self.conn.execute_fetchall(
+            "SELECT COUNT(*) FROM requests WHERE requester = ? AND created_at >= ?", (requester, format_at(since))
+        )
+        return int(next(iter(rows))[0])
+
     async def in_states(self, states: tuple[RequestState, ...], limit: int = -1) -> list[Request]:
         marks = ", ".join("?" for _ in states)
         return await self._requests(

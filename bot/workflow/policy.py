@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 
 Decision = Literal["approve", "deny", "cancel"]
 GROUP_CACHE_SECONDS = 60.0
+NOT_A_REQUESTER = "You are not allowed to make requests (ask an admin to add you to REQUESTERS)."
+RATE_WINDOW = timedelta(hours=1)
 
 
 class Policy:
@@ -40,6 +42,7 @@ class Policy:
         approval_ttl: timedelta,
         groups: GroupDirectory,
         *,
+        requests_per_hour: int = 30,
         cache_seconds: float = GROUP_CACHE_SECONDS,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -50,6 +53,7 @@ class Policy:
         self.allow_self_approval = allow_self_approval
         self.max_targets = max_targets
         self.approval_ttl = approval_ttl
+        self.requests_per_hour = requests_per_hour
         self._groups = groups
         self._cache_seconds = cache_seconds
         self._monotonic = monotonic
@@ -67,6 +71,7 @@ class Policy:
             max_targets=settings.max_targets,
             approval_ttl=timedelta(hours=settings.approval_ttl_hours),
             groups=groups,
+            requests_per_hour=settings.requests_per_hour,
         )
 
     # ---- membership -------------------------------------------------------------------------
@@ -113,7 +118,7 @@ class Policy:
     async def check_submission(self, draft: Draft) -> None:
         """Raise `NotAllowed` or `InvalidSubmission(field, message)` for a submission that may not be recorded."""
         if not await self.may_request(draft.requester):
-            raise NotAllowed("You are not allowed to make requests (ask an admin to add you to REQUESTERS).")
+            raise NotAllowed(NOT_A_REQUESTER)
         count = len(set(draft.targets.computer_ids))
         if count == 0:
             raise InvalidSubmission("targets", "Choose at least one computer.")
@@ -123,6 +128,16 @@ class Policy:
             )
         if not draft.reason.strip():
             raise InvalidSubmission("reason", "Give a reason.")
+
+    def rate_refusal(self, made_in_last_hour: int) -> InvalidSubmission | None:
+        """Past `requests_per_hour` recorded requests in the rolling hour: refused on the software field."""
+        if made_in_last_hour < self.requests_per_hour:
+            return None
+        return InvalidSubmission(
+            "software",
+            f"You have made {made_in_last_hour} requests in the last hour; the limit is {self.requests_per_hour}"
+            " per hour. Try again later.",
+        )
 
     @staticmethod
     def auto_approves(draft: Draft, requester_is_approver: bool) -> bool:

@@ -38,7 +38,7 @@ from bot.workflow.model import (
     SessionInfo,
 )
 from bot.workflow.outcome import request_outcome
-from bot.workflow.policy import Decision, Policy
+from bot.workflow.policy import NOT_A_REQUESTER, RATE_WINDOW, Decision, Policy
 from bot.workflow.records import draft_fields, entry, illegal
 
 DEDUP_TTL = timedelta(hours=24)  # Slack retries within minutes; a day is well past any replay
@@ -74,26 +74,43 @@ class RequestService:
         async with self._store.write() as tx:
             if dedup_key is not None and (replay := await self._replayed_request(tx, dedup_key)) is not None:
                 return replay
-            request = await tx.insert_request(draft, now)
-            await tx.append_audit(entry(AuditEvent.REQUEST_CREATED, request, draft.requester), now)
-            if auto:
-                approved = request.model_copy(
-                    update={
-                        "state": RequestState.APPROVED,
-                        "decided_by": draft.requester,
-                        "decided_at": now,
-                        "auto_approved": True,
-                        "updated_at": now,
-                    }
-                )
-                await self._cas(tx, approved, RequestState.PENDING)
-                await tx.append_audit(
-                    entry(AuditEvent.REQUEST_APPROVED, approved, draft.requester, outcome="auto_approved"), now
-                )
-                request = approved
-            if dedup_key is not None:
-                await tx.dedup_put(dedup_key, str(request.id), now + DEDUP_TTL)
+            # counted under the write lock, so parallel submissions cannot all slip under the limit
+            if (limited := await self._over_rate(tx, draft.requester, now)) is not None:
+                await tx.append_audit(AuditEntry(event=AuditEvent.REQUEST_REFUSED.value, actor=draft.requester,
+                                                 outcome=str(limited), **draft_fields(draft)), now)
+            else:
+                request = await self._record(tx, draft, now, auto=auto, dedup_key=dedup_key)
+        if limited is not None:
+            raise limited
         return request
+
+    async def _record(self, tx: Tx, draft: Draft, now: datetime, *, auto: bool, dedup_key: str | None) -> Request:
+        request = await tx.insert_request(draft, now)
+        await tx.append_audit(entry(AuditEvent.REQUEST_CREATED, request, draft.requester), now)
+        if auto:
+            approved = request.model_copy(update={"state": RequestState.APPROVED, "decided_by": draft.requester,
+                                                  "decided_at": now, "auto_approved": True, "updated_at": now})
+            await self._cas(tx, approved, RequestState.PENDING)
+            await tx.append_audit(entry(AuditEvent.REQUEST_APPROVED, approved, draft.requester,
+                                        outcome="auto_approved"), now)
+            request = approved
+        if dedup_key is not None:
+            await tx.dedup_put(dedup_key, str(request.id), now + DEDUP_TTL)
+        return request
+
+    async def _over_rate(self, tx: Tx, requester: str, now: datetime) -> InvalidSubmission | None:
+        return self._policy.rate_refusal(await tx.count_requests_since(requester, now - RATE_WINDOW))
+
+    async def admit(self, requester: str) -> None:
+        """May this person request now (REQUESTERS, hourly limit)? Checked before anything is looked up
+        for their submission (a person's email, ImmyBot); a refusal is audited and raised."""
+        error: DomainError | None = None if await self._policy.may_request(requester) else NotAllowed(NOT_A_REQUESTER)
+        if error is None:
+            async with self._store.read() as tx:
+                error = await self._over_rate(tx, requester, self._clock())
+        if error is not None:
+            await self.refuse(requester, str(error))
+            raise error
 
     async def _replayed_request(self, tx: Tx, dedup_key: str) -> Request | None:
         hit = await tx.dedup_get(dedup_key, self._clock())

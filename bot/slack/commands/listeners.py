@@ -27,7 +27,7 @@ from bot.slack.commands.views import (
 from bot.slack.middleware import command_key
 from bot.slack.payloads import SlashCommand
 from bot.slack.requests.listeners import open_request_modal
-from bot.slack.text import escape
+from bot.slack.text import escape, search_query
 from bot.store.audit import FIELDS, JSON_FIELDS
 from bot.workflow.errors import DomainError, NotAllowed
 from bot.workflow.model import RequestState
@@ -192,7 +192,12 @@ def register(app: AsyncApp, services: Services) -> None:
             await ack(text=text, blocks=blocks)
         elif sub == "status":
             await ack()
-            await commands.status(respond, rest)
+            if not await services.policy.may_request(command.user_id):  # computers are for requesters' eyes
+                services.observe_refusal("requester")
+                text, blocks = refusal(NOT_A_REQUESTER)
+                await respond(text=text, blocks=blocks, response_type="ephemeral")
+                return
+            await commands.status(respond, search_query(rest))
         elif sub == "cancel":
             await ack()
             if await first_delivery(body):

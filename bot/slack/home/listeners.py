@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.slack.home.views import home_view
+from bot.slack.home.views import home_view, not_allowed_view
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -16,8 +16,15 @@ PENDING = 20
 
 
 async def publish_home(services: Services, user: str) -> None:
-    mine = await services.service.recent_for(user, RECENT)
-    pending = await services.service.pending(PENDING) if await services.policy.is_approver(user) else None
+    """Requests are shown to requesters, pending ones to approvers; anyone else (or anyone whose group
+    lookup failed) gets a polite refusal and no data."""
+    approver = await services.policy.is_approver(user)
+    requester = await services.policy.may_request(user)
+    if not approver and not requester:
+        await services.client.views_publish(user_id=user, view=not_allowed_view())
+        return
+    mine = await services.service.recent_for(user, RECENT) if requester else []
+    pending = await services.service.pending(PENDING) if approver else None
     await services.client.views_publish(user_id=user, view=home_view(mine, pending))
 
 

@@ -51,3 +51,13 @@ def home_view(user_requests: list[Request], pending: list[Request] | None) -> di
         if rest:
             blocks.append(kit.context(f"{rest} waiting: decide these first, or see the approval channel."))
     return View(type="home", callback_id=ids.HOME_CALLBACK, blocks=blocks).to_dict()
+
+
+def not_allowed_view() -> dict:
+    """The home tab of someone who may not request: what to do about it, and nothing else."""
+    blocks: list[Block] = [
+        kit.header("ImmyBot requests"),
+        kit.section(":no_entry: You are not allowed to make requests. Ask an admin to add you to REQUESTERS.",
+                    block_id=ids.NOT_ALLOWED_BLOCK),
+    ]
+    return View(type="home", callback_id=ids.HOME_CALLBACK, blocks=blocks).to_dict()

@@ -14,6 +14,7 @@ from bot.slack.requests import ids
 from bot.slack.requests.form import FormError, parse_request_form
 from bot.slack.requests.submission import build_draft
 from bot.slack.requests.views import computer_options, request_modal, software_options
+from bot.slack.text import search_query
 from bot.workflow.errors import InvalidSubmission, NotAllowed
 from bot.workflow.model import Request
 
@@ -34,8 +35,8 @@ async def open_request_modal(services: Services, client: AsyncWebClient, *, trig
     open, so that is not an error worth telling anyone about.
     """
     initial = None
-    if prefill.strip():
-        matches = services.catalog.search_software(prefill.strip(), limit=2)
+    if query := search_query(prefill):
+        matches = services.catalog.search_software(query, limit=2)
         if len(matches) == 1:
             option = software_options([matches[0].to_software()])[0]
             initial = (option["value"], option["text"]["text"])
@@ -81,15 +82,23 @@ async def publish_request(services: Services, request: Request) -> Request:
 
 
 def register(app: AsyncApp, services: Services) -> None:
+    async def typed(body: dict[str, Any]) -> str:
+        """What was typed, capped; empty (no options at all) for someone not allowed to request."""
+        query = search_query(str(body.get("value") or ""))
+        user = str((body.get("user") or {}).get("id") or "")
+        if not query or not user or not await services.policy.may_request(user):
+            return ""
+        return query
+
     @app.options(ids.SOFTWARE_ACTION)
     async def software_suggestions(ack: AsyncAck, body: dict[str, Any]) -> None:
-        query = str(body.get("value") or "").strip()
+        query = await typed(body)
         items = services.catalog.search_software(query, limit=OPTIONS_LIMIT) if query else []
         await ack(options=software_options([item.to_software() for item in items]))
 
     @app.options(ids.COMPUTERS_ACTION)
     async def computer_suggestions(ack: AsyncAck, body: dict[str, Any]) -> None:
-        query = str(body.get("value") or "").strip()
+        query = await typed(body)
         rows = services.catalog.search_computers(query, limit=OPTIONS_LIMIT) if query else []
         await ack(options=computer_options([(r.id, r.name, r.tenant_name, r.online) for r in rows]))
 
@@ -98,6 +107,12 @@ def register(app: AsyncApp, services: Services) -> None:
         user = str(body["user"]["id"])
         view = body["view"]
         filled: list[str] = []
+        try:  # the gate first: nobody's email or computers are looked up for someone refused anyway
+            await services.service.admit(user)
+        except (InvalidSubmission, NotAllowed) as error:  # audited by the service
+            services.observe_refusal("submission")
+            await ack(response_action="errors", errors=_policy_errors(error, filled))
+            return
         try:
             form = parse_request_form(view)
             filled = form.target_blocks

@@ -64,11 +64,14 @@ async def _targets(services: Services, form: RequestForm) -> Targets:
         message = "Fill only one of computers, a person or an email."
         raise FormError({block: message for block in filled}, "more than one kind of target")
     if form.computer_ids:
-        computers = []
-        for computer_id in form.computer_ids:
-            row = services.catalog.computer_by_id(computer_id)
-            computers.append(row.to_computer() if row else Computer(id=computer_id, name=f"Computer {computer_id}"))
-        return Targets(computers=tuple(computers))
+        rows = [services.catalog.computer_by_id(computer_id) for computer_id in form.computer_ids]
+        unknown = [computer_id for computer_id, row in zip(form.computer_ids, rows, strict=True) if row is None]
+        if unknown:  # only what the typeahead could have offered: a crafted id never reaches ImmyBot
+            listed = ", ".join(str(computer_id) for computer_id in unknown[:10])
+            raise FormError({ids.COMPUTERS_BLOCK: "Pick computers from the list: some of them are not in the "
+                             "catalog (removed since, or the catalog is still loading)."},
+                            f"computer not in the catalog: {listed}")
+        return Targets(computers=tuple(row.to_computer() for row in rows if row is not None))
     if form.person:
         email = await _profile_email(services, form.person)
         if not email:
@@ -76,7 +79,8 @@ async def _targets(services: Services, form: RequestForm) -> Targets:
                             "person without a profile email")
         computers = await _computers_for_email(services, email)
         if not computers:
-            raise FormError({ids.PERSON_BLOCK: f"No computer in ImmyBot has {escape(email)} as its primary user."},
+            # not their email: it may be hidden in this workspace (the audit row keeps it)
+            raise FormError({ids.PERSON_BLOCK: "No computer in ImmyBot has this person as its primary user."},
                             "person with no computers")
         return Targets(computers=tuple(computers), email=email, person=form.person)
     assert form.email is not None
