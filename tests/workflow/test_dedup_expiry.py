@@ -125,3 +125,34 @@ async def test_expiry_loop_with_tiny_ttl(tmp_path: Path) -> None:
         assert told[0].id == request.id and (await service.get(request.id)).state is RequestState.EXPIRED
     finally:
         await store.close()
+
+
+async def test_hourly_limit_holds_under_parallel_submissions_and_rolls(tmp_path: Path) -> None:
+    """REQUESTS_PER_HOUR is counted under the write lock: ten at once cannot all slip under a limit of 3."""
+    from bot.workflow.errors import InvalidSubmission
+
+    clock = Clock()
+    service, store = await make_service(tmp_path / "rate.db", clock, requests_per_hour=3)
+    try:
+        outcomes = await asyncio.gather(*(service.submit(make_draft(), dedup_key=f"view:V{n}") for n in range(10)),
+                                        return_exceptions=True)
+        assert sum(isinstance(o, Request) for o in outcomes) == 3
+        refused = [o for o in outcomes if isinstance(o, InvalidSubmission)]
+        assert len(refused) == 7 and all(e.field == "software" for e in refused)
+        assert await _count(service, "request.refused") == 7
+        with pytest.raises(InvalidSubmission):
+            await service.admit(REQUESTER)  # the early check, before any target is looked up
+        await service.admit(APPROVER)  # per person
+        clock.advance(minutes=61)
+        await service.admit(REQUESTER)  # a rolling hour
+        assert (await service.submit(make_draft())).state is RequestState.PENDING
+    finally:
+        await store.close()
+
+
+async def test_a_decision_key_is_scoped_to_its_request(service: RequestService) -> None:
+    """The same caller key on two requests (App Home's one view id) decides each of them."""
+    first, second = await service.submit(make_draft()), await service.submit(make_draft())
+    await service.approve(first.id, APPROVER, dedup_key="V0HOME:approve:" + APPROVER)
+    decided = await service.approve(second.id, APPROVER, dedup_key="V0HOME:approve:" + APPROVER)
+    assert decided.state is RequestState.APPROVED and decided.decided_by == APPROVER
