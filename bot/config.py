@@ -61,6 +61,13 @@ def _https_url(name: str, value: str) -> str:
     return value
 
 
+def _tls_off_loopback(name: str, value: str) -> None:
+    """A URL the bot sends a token to: https, or plain http to a loopback host (a local fake, a sidecar)."""
+    _https_url(name, value)
+    if urlsplit(value).scheme != "https" and not is_loopback_host(urlsplit(value).hostname):
+        raise ValueError(f"{value!r} must be https:// (plain http is allowed only for a loopback host)")
+
+
 def is_loopback_host(host: str | None) -> bool:
     """127.0.0.0/8, ::1 or `localhost`: a host whose traffic never leaves the machine."""
     if not host:
@@ -150,7 +157,7 @@ class Settings(BaseSettings):
     @field_validator("slack_api_url")
     @classmethod
     def _api_url(cls, value: str) -> str:
-        _https_url("SLACK_API_URL", value)
+        _tls_off_loopback("SLACK_API_URL", value)  # the bot token goes with every call too
         return value if value.endswith("/") else value + "/"
 
     @field_validator("immybot_authority_host")
@@ -166,11 +173,7 @@ class Settings(BaseSettings):
     def _base_url(cls, value: str | None) -> str | None:
         if not value:
             return None
-        _https_url("IMMYBOT_BASE_URL", value)
-        parts = urlsplit(value)
-        # the bearer token goes with every call: never in clear text over a network
-        if parts.scheme != "https" and not is_loopback_host(parts.hostname):
-            raise ValueError(f"{value!r} must be https:// (plain http is allowed only for a loopback host)")
+        _tls_off_loopback("IMMYBOT_BASE_URL", value)  # the bearer token never crosses a network in clear
         return value.rstrip("/")
 
     @field_validator("immybot_subdomain")

@@ -130,6 +130,14 @@ def test_loopback_may_use_plain_http(valid_env, monkeypatch, url: str) -> None:
     assert load_settings().base_url == url
 
 
+def test_slack_api_url_follows_the_same_rule(valid_env, monkeypatch) -> None:
+    monkeypatch.setenv("SLACK_API_URL", "http://slack-proxy.example.test/api/")
+    with pytest.raises(SettingsError, match=r"^SLACK_API_URL: .* must be https://"):
+        load_settings()
+    monkeypatch.setenv("SLACK_API_URL", "http://127.0.0.1:8080/api/")
+    assert load_settings().slack_api_url == "http://127.0.0.1:8080/api/"
+
+
 def test_requests_per_hour(valid_env, monkeypatch) -> None:
     assert load_settings().requests_per_hour == 30
     monkeypatch.setenv("REQUESTS_PER_HOUR", "5")
