@@ -27,6 +27,7 @@ from typing import Any, Protocol
 
 from bot.immybot.catalog_rows import ComputerColumns, ComputerLike, ComputerTable, SoftwareLike, SoftwareTable
 from bot.immybot.models import AnyComputerRow, CachedComputer, CachedSoftware, ComputerRow, SoftwareItem
+from bot.immybot.ranking import ranked_search
 from bot.workflow.model import Catalog
 
 log = logging.getLogger(__name__)
@@ -205,28 +206,25 @@ class CatalogCache:
     # ---- searches (memory only) ----------------------------------------------------------------
 
     def search_software(self, query: str, limit: int = 100) -> list[CachedSoftware]:
+        """Best first, by `bot.immybot.ranking`'s rules; local before global on equal names."""
         table = self._snapshot.software
-        return table.rows(table.index.search(query, limit))
+        return table.rows(ranked_search(table.index, query, limit))
 
     def search_computers(self, query: str, limit: int = 100) -> list[CachedComputer]:
-        """Name matches (prefix, infix), then computers of matching tenants, then fuzzy name matches."""
+        """Names matching the query, best first, then the computers of tenants whose name matches
+        (the option shows the tenant, so the match is in sight)."""
         table = self._snapshot.computers
-        if limit <= 0:
-            return []
-        index, ids = table.index, table.ids
-        positions = index.substring(query, limit)
-        rows = list(positions)
-        if len(rows) < limit and query.strip():
-            seen = {ids[p] for p in rows}
-            for p in table.of_tenants(table.tenant_index.search(query, 20)):
-                if ids[p] not in seen:
+        rows = ranked_search(table.index, query, limit)
+        if len(rows) < limit:
+            seen, ids = set(rows), table.ids
+            seen_ids = {ids[p] for p in rows}
+            for p in table.of_tenants(ranked_search(table.tenant_index, query, 20)):
+                if p not in seen and ids[p] not in seen_ids:
                     rows.append(p)
-                    seen.add(ids[p])
+                    seen.add(p)
                     if len(rows) >= limit:
                         break
-            else:
-                rows += [p for p in index.fuzzy(query, limit - len(rows), exclude=set(positions)) if ids[p] not in seen]
-        return table.rows(rows[:limit])
+        return table.rows(rows)
 
     def software_by_key(self, key: str) -> CachedSoftware | None:
         """`"Global:714"` → the item (the key is `SoftwareItem.key` / `Software.key`)."""

@@ -1,0 +1,106 @@
+"""Typeahead ranking: what a person expects from a search box, over a `SearchIndex`.
+
+Rules, in order of weight (`score`):
+
+1. The exact name (words compared, so "7zip", "7 zip" and "7-Zip" are the same name).
+2. The query as a phrase: its words in that order, joined ("contoso lt 42" in "CONTOSO-LT-0042",
+   "o-lt" in "CONTOSO-LT-…"), before names that hold the words apart or in another order.
+3. How each query word matches the name: a whole word, then the start of a word, then inside a
+   word, then a typo (1 edit in words of 4–5 letters, 2 from 6; a transposition is one edit).
+   The name's class is its worst word's; then the sum over the words.
+4. The shorter name (the index's rank: shorter, alphabetical, then the caller's tiebreaks).
+
+A name with a query word it matches in none of these ways is never offered. Every word of a
+multi-word query must match, in any order ("reader acrobat" finds "Adobe Acrobat Reader DC").
+
+Cost: candidates come from the index in rank order, a bounded number per probe, and only the
+candidates are scored; typo candidates are read only when fewer than `limit` names matched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rapidfuzz.distance import OSA
+
+from bot.immybot.search_index import SearchIndex, words
+
+ANCHOR_MAX = 1500  # multi-word queries: at most this many names holding the rarest word are scored
+WHOLE, PREFIX, INSIDE, TYPO = range(4)
+
+
+def typo_budget(word: str) -> int:
+    """Edits a word may be off by: none up to 3 letters (too many near misses), 1 up to 5, then 2."""
+    return 0 if len(word) <= 3 else 1 if len(word) <= 5 else 2
+
+
+def word_class(word: str, key: str, joined: str, typos: int) -> int | None:
+    """How `word` matches the key " w1 w2 … " (WHOLE … TYPO), or None: not at all. `joined` is the key
+    without its spaces: "lt0042" is inside "contosolt0042"."""
+    if f" {word} " in key:
+        return WHOLE
+    if f" {word}" in key:
+        return PREFIX
+    if word in joined:
+        return INSIDE
+    if typos:
+        size = len(word)
+        for token in key.split():
+            if OSA.distance(word, token, score_cutoff=typos) <= typos:
+                return TYPO
+            if len(token) > size and OSA.distance(word, token[: size + 1], score_cutoff=typos) <= typos:
+                return TYPO  # a typo in a word still being typed ("chrme" → "chrome …")
+    return None
+
+
+def score(key: str, query_words: Sequence[str], budgets: Sequence[int], phrase: str) -> tuple[int, ...] | None:
+    """The sort key of a name for the query (lower is better), or None when a word does not match.
+
+    `phrase`: the query's words between single spaces. One word typed without spaces ("7zip",
+    "lt0042") is a phrase wherever its letters follow each other in the name, punctuation aside."""
+    joined = key.replace(" ", "")
+    worst = total = 0
+    for word, typos in zip(query_words, budgets, strict=True):
+        found = word_class(word, key, joined, typos)
+        if found is None:
+            return None
+        worst, total = max(worst, found), total + found
+    exact = joined == phrase.replace(" ", "")
+    return (not exact, phrase not in (key if len(query_words) > 1 else joined), worst, total)
+
+
+def ranked_search(index: SearchIndex, query: str, limit: int) -> list[int]:
+    """Positions of the names matching `query`, best first (the rules above), at most `limit`."""
+    query_words = words(query)
+    if limit <= 0 or not query_words:
+        return list(range(min(limit, len(index)))) if limit > 0 and not query.strip() else []
+    budgets = [typo_budget(w) for w in query_words]
+    phrase = " ".join(query_words)
+    candidates: dict[int, None] = {}  # insertion-ordered, each position once
+    for probe in (f" {phrase} ", f" {phrase}", phrase):  # the phrase: whole, at a word start, anywhere
+        candidates.update(dict.fromkeys(index.containing(probe, limit)))
+    if len(query_words) > 1 and len(candidates) < limit:  # the words apart, in any order
+        rarest = min(query_words, key=lambda w: index.count_at_most(f" {w}") or len(index) + 1)
+        probe = f" {rarest}" if index.count_at_most(f" {rarest}") else rarest
+        candidates.update(dict.fromkeys(index.containing(probe, ANCHOR_MAX)))
+    found = _scored(index, candidates, query_words, budgets, phrase)
+    if len(found) < limit and any(budgets):  # typos: names sharing a 3-gram with a word
+        fresh: dict[int, None] = {}
+        for word, typos in zip(query_words, budgets, strict=True):
+            if typos:
+                fresh.update(dict.fromkeys(index.typo_candidates(f" {word} ")))
+        found += _scored(index, {p: None for p in fresh if p not in candidates}, query_words, budgets, phrase)
+    found.sort()
+    return [position for *_, position in found[:limit]]
+
+
+def _scored(
+    index: SearchIndex, positions: dict[int, None], query_words: Sequence[str], budgets: Sequence[int], phrase: str
+) -> list[tuple[int, ...]]:
+    text, starts = index.text, index.starts
+    out: list[tuple[int, ...]] = []
+    for position in positions:
+        ranked = score(text[starts[position] : starts[position + 1] - 1], query_words, budgets, phrase)
+        if ranked is not None:
+            out.append((*ranked, position))
+    return out
