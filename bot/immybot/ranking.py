@@ -21,12 +21,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from rapidfuzz import fuzz
 from rapidfuzz.distance import OSA
 
 from bot.immybot.search_index import SearchIndex, words
 
-ANCHOR_MAX = 1500  # multi-word queries: at most this many names holding the rarest word are scored
+ANCHOR_MAX = 500  # multi-word queries: at most this many names holding the rarest word are scored
 WHOLE, PREFIX, INSIDE, TYPO = range(4)
+_PLAUSIBLE = {1: 60.0, 2: 50.0}  # partial_ratio below this: no token within the typo budget (a pre-check)
 
 
 def typo_budget(word: str) -> int:
@@ -43,7 +45,7 @@ def word_class(word: str, key: str, joined: str, typos: int) -> int | None:
         return PREFIX
     if word in joined:
         return INSIDE
-    if typos:
+    if typos and fuzz.partial_ratio(word, key, score_cutoff=_PLAUSIBLE[typos]):  # cheap, lenient: then exact
         size = len(word)
         for token in key.split():
             if OSA.distance(word, token, score_cutoff=typos) <= typos:
