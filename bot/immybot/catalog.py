@@ -208,13 +208,13 @@ class CatalogCache:
     def search_software(self, query: str, limit: int = 100) -> list[CachedSoftware]:
         """Best first, by `bot.immybot.ranking`'s rules; local before global on equal names."""
         table = self._snapshot.software
-        return table.rows(ranked_search(table.index, query, limit))
+        return table.rows(ranked_search(table.index, query, limit, table.names))
 
     def search_computers(self, query: str, limit: int = 100) -> list[CachedComputer]:
         """Names matching the query, best first, then the computers of tenants whose name matches
         (the option shows the tenant, so the match is in sight)."""
         table = self._snapshot.computers
-        rows = ranked_search(table.index, query, limit)
+        rows = ranked_search(table.index, query, limit, table.names)
         if len(rows) < limit:
             seen, ids = set(rows), table.ids
             seen_ids = {ids[p] for p in rows}

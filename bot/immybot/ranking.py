@@ -3,12 +3,15 @@
 Rules, in order of weight (`score`):
 
 1. The exact name (words compared, so "7zip", "7 zip" and "7-Zip" are the same name).
-2. The query as a phrase: its words in that order, joined ("contoso lt 42" in "CONTOSO-LT-0042",
-   "o-lt" in "CONTOSO-LT-…"), before names that hold the words apart or in another order.
-3. How each query word matches the name: a whole word, then the start of a word, then inside a
+2. The query as typed, punctuation included: the name itself, then names holding it ("notepad++"
+   is "Notepad++" before "Notepad", "notepad" the other way round; "c++" finds "Visual C++"
+   before other words starting with c).
+3. The query as a phrase: its words in that order, next to each other ("o-lt" in "CONTOSO-LT-…",
+   "pdf 24" in "PDF24 Creator"), before names that hold the words apart or in another order.
+4. How each query word matches the name: a whole word, then the start of a word, then inside a
    word, then a typo (1 edit in words of 4–5 letters, 2 from 6; a transposition is one edit).
    The name's class is its worst word's; then the sum over the words.
-4. The shorter name (the index's rank: shorter, alphabetical, then the caller's tiebreaks).
+5. The shorter name (the index's rank: shorter, alphabetical, then the caller's tiebreaks).
 
 A name with a query word it matches in none of these ways is never offered. Every word of a
 multi-word query must match, in any order ("reader acrobat" finds "Adobe Acrobat Reader DC").
@@ -67,12 +70,29 @@ def score(key: str, query_words: Sequence[str], budgets: Sequence[int], phrase: 
         if found is None:
             return None
         worst, total = max(worst, found), total + found
-    exact = joined == phrase.replace(" ", "")
-    return (not exact, phrase not in (key if len(query_words) > 1 else joined), worst, total)
+    compact = phrase.replace(" ", "")
+    if len(query_words) == 1:
+        in_a_row = compact in joined
+    else:  # "pdf 24" in "PDF24 Creator", not "e e" in "Veeam Editor": joined letters from a word's start
+        in_a_row = phrase in key or (compact in joined and _from_a_word_start(key, joined, compact))
+    return (joined != compact, not in_a_row, worst, total)
 
 
-def ranked_search(index: SearchIndex, query: str, limit: int) -> list[int]:
-    """Positions of the names matching `query`, best first (the rules above), at most `limit`."""
+def _from_a_word_start(key: str, joined: str, compact: str) -> bool:
+    starts, offset = set(), 0
+    for token in key.split():
+        starts.add(offset)
+        offset += len(token)
+    hit = joined.find(compact)
+    while hit != -1 and hit not in starts:
+        hit = joined.find(compact, hit + 1)
+    return hit != -1
+
+
+def ranked_search(index: SearchIndex, query: str, limit: int, names: Sequence[str] | None = None) -> list[int]:
+    """Positions of the names matching `query`, best first (the rules above), at most `limit`.
+
+    `names[position]`: the names as shown, for rule 2 (without them, rule 2 is skipped)."""
     query_words = words(query)
     if limit <= 0 or not query_words:
         return list(range(min(limit, len(index)))) if limit > 0 and not query.strip() else []
@@ -92,8 +112,17 @@ def ranked_search(index: SearchIndex, query: str, limit: int) -> list[int]:
             if typos:
                 fresh.update(dict.fromkeys(index.typo_candidates(f" {word} ")))
         found += _scored(index, {p: None for p in fresh if p not in candidates}, query_words, budgets, phrase)
+    if names is not None:  # rule 2, right after the exact name
+        typed = " ".join(query.lower().split())
+        found = [(exact, _as_typed(typed, names[p]), *rest, p) for exact, *rest, p in found]
     found.sort()
     return [position for *_, position in found[:limit]]
+
+
+def _as_typed(typed: str, name: str) -> int:
+    """0: the name is what was typed (case aside), 1: it holds what was typed, 2: neither."""
+    shown = " ".join(name.lower().split())
+    return 0 if shown == typed else 1 if typed in shown else 2
 
 
 def _scored(
