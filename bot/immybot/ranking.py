@@ -9,7 +9,8 @@ Rules, in order of weight (`score`):
 3. The query as a phrase: its words in that order, next to each other ("o-lt" in "CONTOSO-LT-…",
    "pdf 24" in "PDF24 Creator"), before names that hold the words apart or in another order.
 4. How each query word matches the name: a whole word, then the start of a word, then inside a
-   word, then a typo (1 edit in words of 4–5 letters, 2 from 6; a transposition is one edit).
+   word, then a typo (1 edit in words of 4–5 letters, 2 from 6, none in numbers; a transposition
+   is one edit).
    The name's class is its worst word's; then the sum over the words.
 5. The shorter name (the index's rank: shorter, alphabetical, then the caller's tiebreaks).
 
@@ -35,8 +36,9 @@ _PLAUSIBLE = {1: 60.0, 2: 50.0}  # partial_ratio below this: no token within the
 
 
 def typo_budget(word: str) -> int:
-    """Edits a word may be off by: none up to 3 letters (too many near misses), 1 up to 5, then 2."""
-    return 0 if len(word) <= 3 else 1 if len(word) <= 5 else 2
+    """Edits a word may be off by: none up to 3 letters (too many near misses), 1 up to 5, then 2;
+    none in a number (2013 is not a typo of 2015, nor 0042 of 0043)."""
+    return 0 if len(word) <= 3 or word.isdigit() else 1 if len(word) <= 5 else 2
 
 
 def word_class(word: str, key: str, joined: str, typos: int) -> int | None:
@@ -113,15 +115,15 @@ def ranked_search(index: SearchIndex, query: str, limit: int, names: Sequence[st
                 fresh.update(dict.fromkeys(index.typo_candidates(f" {word} ")))
         found += _scored(index, {p: None for p in fresh if p not in candidates}, query_words, budgets, phrase)
     if names is not None:  # rule 2, right after the exact name
-        typed = " ".join(query.lower().split())
+        typed = "".join(query.lower().split())
         found = [(exact, _as_typed(typed, names[p]), *rest, p) for exact, *rest, p in found]
     found.sort()
     return [position for *_, position in found[:limit]]
 
 
 def _as_typed(typed: str, name: str) -> int:
-    """0: the name is what was typed (case aside), 1: it holds what was typed, 2: neither."""
-    shown = " ".join(name.lower().split())
+    """0: the name is what was typed (case and spacing aside), 1: it holds what was typed, 2: neither."""
+    shown = "".join(name.lower().split())
     return 0 if shown == typed else 1 if typed in shown else 2
 
 
