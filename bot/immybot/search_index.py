@@ -114,9 +114,9 @@ class SearchIndex:
                         bucket.append(position)
                     else:
                         more[gram] = more.get(gram, 0) + 1
-            for value, gram in sorted((code(gram), gram) for gram in postings):
+            for gram in sorted(postings, key=code):  # no (code, gram) tuples: the collector would scan them
                 bucket = postings.pop(gram)
-                self.codes.append(value)
+                self.codes.append(code(gram))
                 self.counts.append(len(bucket) + more.get(gram, 0))
                 self.postings.extend(bucket if len(bucket) <= WALK_MAX else bucket[: KEPT[size]])
                 self.offsets.append(len(self.postings))
