@@ -12,7 +12,7 @@ after `--latency` seconds). Each measured load runs in a fresh child process, so
   `CatalogCache(ImmyBotClient(settings)).load()`. Meanwhile a probe types into both typeaheads
   every 10 ms (`search_software("chrome")`, `search_computers("contoso")`): the first non-empty
   answer of each, and the longest a probe waited (its sleep overshoot plus the search: how long a
-  keystroke could be held up by the load).
+  keystroke could be held up by the load: its 99th percentile and maximum).
 * `httpx` (reference): what a user would write without our code: plain `httpx`, a token by
   client-credentials POST, both software lists and the dx pages 8 in flight, stop at the first
   short page, bodies read and not parsed. Its time is the floor the latency sets.
@@ -71,7 +71,7 @@ async def measure_bot() -> dict[str, Any]:
     async with ImmyBotClient(settings, transport=immybot_transport()) as client:
         catalog = CatalogCache(client)
         first: dict[str, float] = {}
-        worst_wait_ms = 0.0
+        waits_ms: list[float] = []
         started = time.perf_counter()
         loading = asyncio.create_task(catalog.load())
         while not loading.done():
@@ -81,7 +81,7 @@ async def measure_bot() -> dict[str, Any]:
             software = catalog.search_software("chrome")
             computers = catalog.search_computers("contoso")
             done = time.perf_counter()
-            worst_wait_ms = max(worst_wait_ms, (done - asked - 0.01) * 1000)
+            waits_ms.append((done - asked - 0.01) * 1000)
             for kind, answer in (("software", software), ("computers", computers)):
                 if answer and kind not in first:
                     first[kind] = woke - started
@@ -98,7 +98,8 @@ async def measure_bot() -> dict[str, Any]:
         "rss_before_mb": before,
         "peak_rss_mb": memory["VmHWM"],
         "settled_rss_mb": memory["VmRSS"],
-        "keystroke_wait_max_ms": round(worst_wait_ms, 1),
+        "keystroke_wait_p99_ms": round(sorted(waits_ms)[int(0.99 * (len(waits_ms) - 1))], 1) if waits_ms else 0.0,
+        "keystroke_wait_max_ms": round(max(waits_ms, default=0.0), 1),
         "sizes": catalog.sizes,
     }
 
