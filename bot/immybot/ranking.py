@@ -103,10 +103,12 @@ def ranked_search(index: SearchIndex, query: str, limit: int, names: Sequence[st
     candidates: dict[int, None] = {}  # insertion-ordered, each position once
     for probe in (f" {phrase} ", f" {phrase}", phrase):  # the phrase: whole, at a word start, anywhere
         candidates.update(dict.fromkeys(index.containing(probe, limit)))
-    if len(query_words) > 1 and len(candidates) < limit:  # the words apart, in any order
-        rarest = min(query_words, key=lambda w: index.count_at_most(f" {w}") or len(index) + 1)
-        probe = f" {rarest}" if index.count_at_most(f" {rarest}") else rarest
-        candidates.update(dict.fromkeys(index.containing(probe, ANCHOR_MAX)))
+    if len(query_words) > 1 and len(candidates) < limit:  # the words apart, in any order: the names
+        for word in sorted(query_words, key=lambda w: index.count_at_most(f" {w}")):  # of the rarest word found
+            hits = index.containing(f" {word}", ANCHOR_MAX) or index.containing(word, ANCHOR_MAX)
+            if hits:  # (a word with a typo finds nothing: the next one anchors)
+                candidates.update(dict.fromkeys(hits))
+                break
     found = _scored(index, candidates, query_words, budgets, phrase)
     if len(found) < limit and any(budgets):  # typos: names sharing a 3-gram with a word
         fresh: dict[int, None] = {}
