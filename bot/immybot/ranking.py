@@ -23,7 +23,7 @@ candidates are scored; typo candidates are read only when fewer than `limit` nam
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from rapidfuzz import fuzz
 from rapidfuzz.distance import OSA
@@ -96,8 +96,13 @@ def ranked_search(index: SearchIndex, query: str, limit: int, names: Sequence[st
 
     `names[position]`: the names as shown, for rule 2 (without them, rule 2 is skipped)."""
     query_words = words(query)
-    if limit <= 0 or not query_words:
-        return list(range(min(limit, len(index)))) if limit > 0 and not query.strip() else []
+    if limit <= 0:
+        return []
+    if not query_words:  # nothing typed: the first names; punctuation alone ("(", "|"): where it is
+        typed = " ".join(query.lower().split())
+        if not typed:
+            return list(range(min(limit, len(index))))
+        return [p for p, _ in zip(_holding(typed, names or ()), range(limit), strict=False)]
     budgets = [typo_budget(w) for w in query_words]
     phrase = " ".join(query_words)
     candidates: dict[int, None] = {}  # insertion-ordered, each position once
@@ -121,6 +126,10 @@ def ranked_search(index: SearchIndex, query: str, limit: int, names: Sequence[st
         found = [(exact, _as_typed(typed, names[p]), *rest, p) for exact, *rest, p in found]
     found.sort()
     return [position for *_, position in found[:limit]]
+
+
+def _holding(typed: str, names: Sequence[str]) -> Iterator[int]:
+    return (p for p, name in enumerate(names) if typed in " ".join(name.lower().split()))
 
 
 def _as_typed(typed: str, name: str) -> int:

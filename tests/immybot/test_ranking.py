@@ -83,7 +83,12 @@ def test_typo_budgets_grow_with_the_word() -> None:
     assert [typo_budget(w) for w in words] == [0, 0, 1, 1, 2, 2, 0, 0, 2]
 
 
-@pytest.mark.parametrize("query", ["qqqq", "xyz", "chx", "zzzzzz", "--", "+", "Ωmega"])
+def test_punctuation_alone_finds_the_names_holding_it(catalog: CatalogCache) -> None:
+    assert names(catalog, "|") == [] and names(catalog, "++")[0] == "Notepad++" and len(names(catalog, "++")) == 4
+    assert names(catalog, "(")[0] == "Microsoft Visual C++ 2013 Redistributable (x64)"  # shortest first
+
+
+@pytest.mark.parametrize("query", ["qqqq", "xyz", "chx", "zzzzzz", "--", "+-", "Ωmega"])
 def test_an_option_that_matches_in_no_way_is_never_offered(catalog: CatalogCache, query: str) -> None:
     assert names(catalog, query) == [] and catalog.search_computers(query) == []
 
