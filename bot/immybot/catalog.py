@@ -116,8 +116,9 @@ class CatalogCache:
 
     async def load(self) -> None:
         """Fetch both software catalogs and every computer page in parallel; swap each table in as
-        soon as it is complete (the software first). Raises on failure, keeping the previous tables
-        (a first load keeps its software when only the computers failed, and drops partial computers).
+        soon as it is complete (the software first). Raises on the first failure, cancelling the
+        rest: tables already swapped in stay (a refresh's software may be newer than its computers),
+        and a first load's partial computers are withdrawn.
 
         Memory: each dx page is reduced to flat columns and dropped as it arrives; the software
         payloads are gone once their table is built."""
@@ -126,16 +127,17 @@ class CatalogCache:
         freeze_startup_heap()
         async with self._load_lock:
             software = asyncio.create_task(self._load_software(self._source), name="catalog-software")
+            computers = asyncio.create_task(self._load_computers(self._source), name="catalog-computers")
             try:
-                computers = await self._load_computers(self._source)
-                await software
+                await asyncio.gather(software, computers)
             except BaseException:
-                software.cancel()
-                await asyncio.gather(software, return_exceptions=True)
+                for task in (software, computers):
+                    task.cancel()
+                await asyncio.gather(software, computers, return_exceptions=True)
                 if self._snapshot.partial:  # what a failed first load showed: not a fleet to pick from
                     self._snapshot = _Snapshot(self._snapshot.software)
                 raise
-            snapshot = self._snapshot = _Snapshot(self._snapshot.software, computers, time.monotonic())
+            snapshot = self._snapshot = _Snapshot(self._snapshot.software, computers.result(), time.monotonic())
             del computers
         await asyncio.to_thread(release_memory)
         log.info("catalog loaded", extra={"sizes": snapshot.sizes})

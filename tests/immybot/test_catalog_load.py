@@ -88,3 +88,30 @@ async def test_a_refresh_swaps_complete_tables_only(immy: ImmySandbox, paging_cl
     await refreshing
     assert sizes <= {60, 61} and catalog.sizes["computers"] == 61  # never a partial fleet during a refresh
     assert catalog.search_computers("new-pc-1")[0].id == 9001
+
+
+async def test_a_failing_software_list_fails_the_load_at_once(immy: ImmySandbox, paging_client: ImmyBotClient) -> None:
+    immy.immybot.faults.latency(0.05, DX)
+    immy.immybot.faults.always("/api/v1/software/local", Fault.server_error())
+    catalog = CatalogCache(paging_client)
+    with pytest.raises(ImmyUnavailable, match="software/local"):
+        await catalog.load()
+    assert len(immy.immybot.requests_to(DX)) < 12  # the computer pages stopped with it, not paged to the end
+    assert not catalog.loaded and catalog.sizes["computers"] == 0
+    assert not [t for t in asyncio.all_tasks() if t.get_name().startswith(("dx-page", "catalog-"))]
+
+
+async def test_a_row_shifted_onto_the_next_page_is_kept_once(immy: ImmySandbox, paging_client: ImmyBotClient) -> None:
+    """Offset paging over a fleet that changes meanwhile: a computer added at the front pushes the
+    last row of each page onto the next one, where it arrives a second time."""
+    immy.immybot.faults.latency(0.05, DX)
+    originals = [c["id"] for c in immy.immybot.data.computers]
+    catalog = CatalogCache(paging_client)
+    loading = asyncio.create_task(catalog.load())
+    await wait_for(lambda: catalog.sizes["computers"] > 0)
+    immy.immybot.data.computers.insert(0, {**immy.immybot.data.computers[0], "id": 9002, "computerName": "NEW-PC-2"})
+    await loading
+    assert catalog.sizes["computers"] == len(originals) == 60  # the repeated row once; the new one comes next time
+    assert all(catalog.computer_by_id(i) for i in originals)
+    rows = await paging_client.list_computers()
+    assert sorted(r.id for r in rows) == sorted([*originals, 9002])
