@@ -129,6 +129,8 @@ def ranked_search(index: SearchIndex, query: str, limit: int, names: Sequence[st
 
 
 def _holding(typed: str, names: Sequence[str]) -> Iterator[int]:
+    if " " not in typed:  # the common case, and the cheap test: no spacing to compare
+        return (p for p, name in enumerate(names) if typed in name.lower())
     return (p for p, name in enumerate(names) if typed in " ".join(name.lower().split()))
 
 
