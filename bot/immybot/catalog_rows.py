@@ -140,25 +140,86 @@ class SoftwareTable:
         return self.row(rows[-1]) if rows else None
 
 
+class ComputerColumns:
+    """Computer rows reduced to the fields a `ComputerTable` keeps, page by page, each id once.
+
+    A load adds each dx page as it arrives and drops it: no parsed row outlives its page, and the
+    page's strings are packed into one `str` per page (copies: nothing pins the parse's memory)."""
+
+    def __init__(self) -> None:
+        self.ids = array("q")
+        self.online = array("b")
+        self.tenant = array("i")
+        self.tenants: dict[tuple[int | None, str | None], int] = {}  # (tenant id, name) → number
+        self.name_parts: list[str] = []
+        self.name_ends = array("I", [0])
+        self.email_parts: list[str] = []
+        self.email_ends = array("I", [0])
+        self._seen: set[int] = set()
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def add(self, rows: Iterable[ComputerLike]) -> None:
+        names: list[str] = []
+        emails: list[str] = []
+        for row in rows:
+            if row.id in self._seen:  # offset paging over a changing fleet can repeat a row
+                continue
+            self._seen.add(row.id)
+            self.ids.append(row.id)
+            self.online.append(-1 if row.online is None else int(row.online))
+            key = (row.tenant_id, row.tenant_name)
+            if row.tenant_id is None and row.tenant_name is None:
+                self.tenant.append(-1)
+            else:
+                number = self.tenants.get(key)
+                if number is None:  # a copy: a string kept from a parsed row would pin its page's memory
+                    number = self.tenants[(row.tenant_id, _copy(row.tenant_name))] = len(self.tenants)
+                self.tenant.append(number)
+            names.append(row.name)
+            emails.append(row.primary_user_email or "")  # "": none
+        for values, parts, ends in ((names, self.name_parts, self.name_ends),
+                                    (emails, self.email_parts, self.email_ends)):  # fmt: skip
+            parts.append(_copy("".join(values)) or "")
+            for value in values:
+                ends.append(ends[-1] + len(value))
+
+    def frozen(self) -> ComputerColumns:
+        """A copy a worker thread can build from while this one keeps growing."""
+        copy = ComputerColumns()
+        copy.ids, copy.online, copy.tenant = self.ids[:], self.online[:], self.tenant[:]
+        copy.tenants = dict(self.tenants)
+        copy.name_parts, copy.name_ends = list(self.name_parts), self.name_ends[:]
+        copy.email_parts, copy.email_ends = list(self.email_parts), self.email_ends[:]
+        return copy
+
+
+def _strings(parts: list[str], ends: array[int]) -> Strings:
+    packed = Strings(())
+    packed.text, packed.starts = "".join(parts), ends
+    return packed
+
+
 class ComputerTable:
     """Computers ranked by name (then id), their tenants searchable by name, looked up by id or email."""
 
-    def __init__(self, rows: list[ComputerLike], *, consume: bool = False) -> None:
-        """`consume`: empty `rows` as soon as columns hold their fields (before ranking and indexing)."""
-        names = Strings(row.name for row in rows)
-        ids = array("q", [row.id for row in rows])
-        online = array("b", [-1 if row.online is None else int(row.online) for row in rows])
-        tenants: dict[tuple[int | None, str | None], int] = {}  # (tenant id, name) → number
-        tenant = array("i", [-1 if row.tenant_id is None and row.tenant_name is None
-                             else tenants.setdefault((row.tenant_id, row.tenant_name), len(tenants))
-                             for row in rows])  # fmt: skip
-        emails = Strings(row.primary_user_email or "" for row in rows)  # "": none
-        if consume:
-            rows.clear()
-        # copies: a string kept from a parsed row would pin the memory pools the rows were parsed into
-        self.tenants = [*((tid, _copy(name)) for tid, name in tenants), (None, None)]  # tenant -1: the last
+    def __init__(self, rows: list[ComputerLike] | ComputerColumns, *, consume: bool = False) -> None:
+        """`rows`, or columns already gathered; `consume`: empty `rows` as soon as columns hold their
+        fields (before ranking and indexing)."""
+        if isinstance(rows, ComputerColumns):
+            columns = rows
+        else:
+            columns = ComputerColumns()
+            columns.add(rows)
+            if consume:
+                rows.clear()
+        names = _strings(columns.name_parts, columns.name_ends)
+        emails = _strings(columns.email_parts, columns.email_ends)
+        ids, online, tenant, tenants = columns.ids, columns.online, columns.tenant, columns.tenants
+        self.tenants = [*tenants, (None, None)]  # tenant -1: the last
         order, keys = rank(map(names.__getitem__, range(len(names))), ids.__getitem__)
-        self.names = [*map(names.__getitem__, order)]  # fresh strings, after the rows are gone
+        self.names = [*map(names.__getitem__, order)]  # fresh strings, not slices kept from a page
         numbers: dict[str, int] = {}  # each email once
         self.email = array("i", (numbers.setdefault(email, len(numbers)) if email else -1
                                  for email in map(emails.__getitem__, order)))  # fmt: skip
@@ -166,7 +227,7 @@ class ComputerTable:
         self.ids = array("q", map(ids.__getitem__, order))
         self.online = array("b", map(online.__getitem__, order))
         self.tenant = array("i", map(tenant.__getitem__, order))
-        del names, emails, ids, online, tenant, tenants
+        del names, emails, ids, online, tenant, tenants, columns
         self.index = SearchIndex(ranked=(order, keys))
         del order, keys
         self.by_id = Lookup(self.ids)

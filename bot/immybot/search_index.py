@@ -1,49 +1,54 @@
-"""An in-memory typeahead index: substring matches first (prefix before infix, shorter first), then fuzzy.
+"""An in-memory typeahead index over names: finds the names containing a fragment, fast; ranking is
+`bot.immybot.ranking`'s.
 
-Built once per catalog load, queried on every keystroke, never touching the network. It answers
-with POSITIONS (ranks): position 0 is the best-ranked name (shortest, then alphabetical, then the
-caller's tiebreak). `order[position]` is the input index, so callers lay their own columns out in
-rank order and map a position straight to a row.
+Built once per catalog load, queried on every keystroke, never touching the network. A name's KEY
+is its words (runs of letters and digits, lowercased) between single spaces, with a space at each
+end: "Microsoft Visual C++ 2015-2022 (x64)" → " microsoft visual c 2015 2022 x64 ". So " chr" finds
+the words starting with "chr", " chrome " the whole word, and punctuation and spacing never
+matter. Positions are ranks: position 0 is the shortest key (then alphabetical, then the caller's
+tiebreaks); `order[position]` is the input index, so callers lay their own columns out in rank
+order and map a position straight to a row.
 
 Memory is a handful of flat buffers, no per-name Python objects:
 
-* `text`: every normalised name, rank order, each preceded by a newline; `starts[p]` is where name
-  p begins (one extra entry closes the last). A name is `text[starts[p] : starts[p + 1] - 1]`.
-* Prefix matches: one bisect over `alphabetical` (positions in key order) finds them all; a few
-  are sorted by rank directly, many are taken per length block (keys are alphabetical within a
-  length), stopping at `limit`.
-* Infix matches: the posting list of the query's rarest gram (the query itself up to 3 letters,
-  else its 3-grams) in rank order, checked; where a common gram's list was cut short, `str.find`
-  over `text` carries on after it (a common gram means dense hits: the scan soon reaches `limit`).
-* Fuzzy (typos such as "chrme"): rapidfuzz's `partial_ratio` over at most `FUZZY_CANDIDATES`
-  names sharing a trigram with the query, rarest trigrams first.
-* Grams (2 and 3 letters) are int codes in one sorted `array('q')`, their postings one
+* `text`: every key, rank order, each preceded by a newline; `starts[p]` is where key p begins
+  (one extra entry closes the last). A key is `text[starts[p] : starts[p + 1] - 1]`.
+* Matches for a fragment: the posting list of its rarest gram (the fragment itself up to 3
+  characters, else its 3-grams) in rank order, checked; where a common gram's list was cut short,
+  `str.find` over `text` carries on after it (a common gram means dense hits: `limit` comes soon).
+* Grams (2 and 3 characters) are int codes in one sorted `array('q')`, their postings one
   `array('I')`. A gram on more than `WALK_MAX` names keeps only its first `KEPT` positions (all
-  fuzzy ever reads): those long lists would otherwise be most of the memory.
+  the typo candidates ever read): those long lists would otherwise be most of the memory.
 """
 
 from __future__ import annotations
 
+import re
 from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from rapidfuzz import fuzz, process
-
 WALK_MAX = 1000  # a gram on more names keeps only its first KEPT positions; past them, a text scan
-FUZZY_CANDIDATES = 600  # at most this many names are scored by rapidfuzz per query
-FUZZY_CUTOFF = 75.0
-KEPT = {3: FUZZY_CANDIDATES, 2: 200}  # by gram size: all fuzzy reads; twice the options Slack shows
-SORT_MAX = 1000  # up to this many prefix matches are put in rank order by one sort
+FUZZY_CANDIDATES = 600  # at most this many names are checked for typos per query
+KEPT = {3: FUZZY_CANDIDATES, 2: 200}  # by gram size: all typo candidates read; twice the options Slack shows
 
 _TOP = "\U0010ffff"
 # (gram size, first letter from, to) per indexing pass, in ascending code order: 2-grams, then 3-grams
 PASSES = ((2, "\0", _TOP + _TOP), (3, "\0", "a"), (3, "a", "n"), (3, "n", _TOP + _TOP))
 
 
+_WORD = re.compile(r"[^\W_]+")
+
+
+def words(text: str) -> list[str]:
+    """The words of `text`: runs of letters and digits, lowercased ("Notepad++" → ["notepad"])."""
+    return _WORD.findall(text.lower())
+
+
 def normalise(text: str) -> str:
-    return " ".join(text.lower().split())
+    """The key: " word word " (see the module's docstring)."""
+    return f" {' '.join(words(text))} "
 
 
 def grams(text: str, size: int) -> set[str]:
@@ -89,12 +94,6 @@ class SearchIndex:
             self.starts.append(offset)
             offset += len(key) + 1
         self.starts.append(offset)
-        self.alphabetical = array("I", sorted(range(len(keys)), key=keys.__getitem__))
-        self.blocks: list[tuple[int, int, int]] = []  # (length, first position, end) per name length
-        for position, key in enumerate(keys):
-            if not self.blocks or self.blocks[-1][0] != len(key):
-                self.blocks.append((len(key), position, position))
-            self.blocks[-1] = (len(key), self.blocks[-1][1], position + 1)
         self._pack(keys)
 
     def _pack(self, keys: Sequence[str]) -> None:
@@ -115,9 +114,9 @@ class SearchIndex:
                         bucket.append(position)
                     else:
                         more[gram] = more.get(gram, 0) + 1
-            for value, gram in sorted((code(gram), gram) for gram in postings):
+            for gram in sorted(postings, key=code):  # no (code, gram) tuples: the collector would scan them
                 bucket = postings.pop(gram)
-                self.codes.append(value)
+                self.codes.append(code(gram))
                 self.counts.append(len(bucket) + more.get(gram, 0))
                 self.postings.extend(bucket if len(bucket) <= WALK_MAX else bucket[: KEPT[size]])
                 self.offsets.append(len(self.postings))
@@ -138,40 +137,19 @@ class SearchIndex:
 
     # ---- queries -----------------------------------------------------------------------------
 
-    def search(self, query: str, limit: int = 100) -> list[int]:
-        positions = self.substring(query, limit)
-        if len(positions) < limit:
-            positions += self.fuzzy(query, limit - len(positions), exclude=set(positions))
-        return positions
-
-    def substring(self, query: str, limit: int) -> list[int]:
-        """Positions of entries containing `query`: prefix matches, then infix; each shortest first."""
-        q = normalise(query)
-        if limit <= 0:
+    def containing(self, q: str, limit: int) -> list[int]:
+        """Up to `limit` positions of keys containing `q` (a key fragment), in rank order."""
+        if not q or limit <= 0:
             return []
-        if not q:
-            return list(self.alphabetical[:limit])
-        found = self._prefixed(q, limit)
-        if len(found) < limit:
-            found += self._infixed(q, limit - len(found))
-        return found
+        return self._infixed(q, limit)
 
-    def _prefixed(self, q: str, limit: int) -> list[int]:
-        key, alphabetical = self.key, self.alphabetical
-        lo = bisect_left(alphabetical, q, key=key)
-        hi = bisect_left(alphabetical, q + _TOP, lo, key=key)
-        if hi - lo <= max(limit, SORT_MAX):
-            return sorted(alphabetical[lo:hi])[:limit]
-        found: list[int] = []  # many: within each length block keys are alphabetical, blocks in rank order
-        for length, first, end in self.blocks:
-            if length < len(q):
-                continue
-            lo = bisect_left(range(first, end), q, key=key) + first
-            hi = bisect_left(range(lo, end), q + _TOP, key=key) + lo
-            found.extend(range(lo, min(hi, lo + limit - len(found))))
-            if len(found) >= limit:
-                break
-        return found
+    def count_at_most(self, q: str) -> int:
+        """An upper bound of the keys containing `q` (exact for 2–3 characters), from the gram counts."""
+        if len(q) < 2:
+            return len(self)
+        if len(q) <= 3:
+            return self._posting(q)[0]
+        return min(self._posting(g)[0] for g in grams(q, 3))
 
     def _infixed(self, q: str, limit: int) -> list[int]:
         text, starts = self.text, self.starts
@@ -182,7 +160,7 @@ class SearchIndex:
             count, posting = self._posting(q) if exact else min((self._posting(g) for g in grams(q, 3)), key=_count)
             for position in posting:  # rank order already; a slice beats find(q, start, end) on `text`
                 key = text[starts[position] : starts[position + 1] - 1]
-                if (exact or q in key) and not key.startswith(q):
+                if exact or q in key:
                     found.append(position)
                     if len(found) >= limit:
                         return found
@@ -192,32 +170,19 @@ class SearchIndex:
         hit = text.find(q, starts[resume])  # one letter, or a common gram's tail: scan, stop at `limit`
         while hit != -1 and len(found) < limit:
             position = bisect_right(starts, hit) - 1
-            if hit != starts[position]:  # entries starting with q were taken by _prefixed
-                found.append(position)
+            found.append(position)
             hit = text.find(q, starts[position + 1])
         return found
 
-    def fuzzy(self, query: str, limit: int, exclude: set[int] | None = None) -> list[int]:
-        """Near misses (typos): candidates sharing a trigram, best `partial_ratio` first."""
-        q = normalise(query)
-        if limit <= 0 or len(q) < 3:
-            return []
-        exclude = exclude or set()
-        postings = sorted((self._posting(g) for g in grams(q, 3)), key=_count)
+    def typo_candidates(self, fragment: str) -> set[int]:
+        """Up to `FUZZY_CANDIDATES` positions of keys sharing a 3-gram with `fragment`, rarest first."""
         candidates: set[int] = set()
-        for _, posting in postings:
+        for _, posting in sorted((self._posting(g) for g in grams(fragment, 3)), key=_count):
             room = FUZZY_CANDIDATES - len(candidates)
             if room <= 0:
                 break
             candidates.update(posting[:room])
-        candidates -= exclude
-        if not candidates:
-            return []
-        text, starts = self.text, self.starts
-        choices = {p: text[starts[p] : starts[p + 1] - 1] for p in sorted(candidates)}
-        hits = process.extract(q, choices, scorer=fuzz.partial_ratio, limit=limit, score_cutoff=FUZZY_CUTOFF)
-        hits.sort(key=lambda hit: (-hit[1], hit[2]))
-        return [position for _, _, position in hits]
+        return candidates
 
 
 def _count(entry: tuple[int, Sequence[int]]) -> int:

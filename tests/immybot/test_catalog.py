@@ -9,6 +9,7 @@ from collections.abc import Callable
 from bot.immybot.catalog import CatalogCache
 from bot.immybot.client import ImmyBotClient
 from bot.immybot.models import ComputerRow, SoftwareItem
+from bot.immybot.search_index import normalise, words
 from bot.sandbox.immy_faults import Fault
 from bot.sandbox.immy_sandbox import ImmySandbox
 from bot.workflow.model import Catalog
@@ -32,15 +33,15 @@ def software_catalog() -> CatalogCache:
     return CatalogCache.from_rows([SoftwareItem(id=i, name=n, catalog=c) for c, i, n in names], [])
 
 
-def test_substring_ranking_prefix_first_then_shorter() -> None:
+def test_exact_name_then_whole_words_shorter_first() -> None:
     catalog = software_catalog()
     assert [s.name for s in catalog.search_software("chrome")] == [
-        "Chrome",  # prefix, shortest
-        "Chrome Remote Desktop",  # prefix
-        "Google Chrome",  # infix, shorter
+        "Chrome",  # the exact name
+        "Google Chrome",  # the whole word, shorter
+        "Chrome Remote Desktop",
         "Google Chrome Enterprise",
     ]
-    assert [s.key for s in catalog.search_software("CHROME", limit=2)] == ["Local:12", "Global:10"]
+    assert [s.key for s in catalog.search_software("CHROME", limit=2)] == ["Local:12", "Global:714"]
 
 
 def test_from_the_first_character_and_case_insensitive() -> None:
@@ -132,19 +133,21 @@ def test_every_fragment_of_a_real_name_is_found_first() -> None:
                 found = search(query.strip(), 100) if query.strip() else None
                 if found is None:
                     continue
+                if not words(query):  # punctuation alone ("(", " -"): the names holding it
+                    assert found and " ".join(query.lower().split()) in found[0].name.lower(), query
+                    continue
                 assert 0 < len(found) <= 100, query
-                assert query.strip().lower() in found[0].name.lower(), (query, found[0].name)
+                phrase = " ".join(words(query))  # punctuation and spacing do not matter
+                assert phrase in normalise(found[0].name) or phrase.replace(" ", "") in "".join(
+                    words(found[0].name)), (query, found[0].name)
 
 
-def _brute_force(names: list[str], query: str, limit: int) -> list[int]:
-    """The ranking rule spelled out: names containing the query, those starting with it first, each
-    shortest first, then alphabetical, then input order."""
-    keys = [" ".join(n.lower().split()) for n in names]
-    q = " ".join(query.lower().split())
+def _brute_force(names: list[str], fragment: str, limit: int) -> list[int]:
+    """`containing` spelled out: the keys holding the fragment, shortest first, then alphabetical,
+    then input order."""
+    keys = [normalise(n) for n in names]
     ranked = sorted(range(len(names)), key=lambda i: (len(keys[i]), keys[i], i))
-    prefix = [i for i in ranked if keys[i].startswith(q)]
-    infix = [i for i in ranked if q in keys[i] and not keys[i].startswith(q)]
-    return (prefix + infix)[:limit]
+    return [i for i in ranked if fragment in keys[i]][:limit]
 
 
 def test_common_grams_past_their_kept_positions_are_still_found() -> None:
@@ -154,11 +157,11 @@ def test_common_grams_past_their_kept_positions_are_still_found() -> None:
     names += [f"qz{i:04d}" for i in range(1100)] + [f"x-qz-{i}" for i in range(30)]
     names += ["zz-abcy-1", "zz-abcy-22", "long name with abcy in it", "Ab Cy", "ab  cy"]
     catalog = CatalogCache.from_rows([], [ComputerRow(id=i, name=n) for i, n in enumerate(names)])
-    index = catalog._snapshot.computers.index  # type: ignore[union-attr]
-    for query, limit in (("abcy", 100), ("qz", 2000), ("qz", 1105), ("bc", 3000), ("abc", 5), ("ab cy", 10),
-                         ("c", 4000), ("-", 50), ("y0", 40), ("zbcy0", 7)):
-        expected = _brute_force(names, query, limit)
-        assert [index.order[p] for p in index.substring(query, limit)] == expected, (query, limit)
+    index = catalog._snapshot.computers.index
+    for fragment, limit in (("abcy", 100), ("qz", 2000), (" qz", 1105), ("bc", 3000), (" abc", 5), ("ab cy", 10),
+                            ("c", 4000), (" ", 50), ("y0", 40), ("zbcy0", 7), (" qz ", 40), ("1 ", 3)):
+        expected = _brute_force(names, fragment, limit)
+        assert [index.order[p] for p in index.containing(fragment, limit)] == expected, (fragment, limit)
 
 
 def test_rows_carry_what_the_bot_reads_and_lookups_are_exact() -> None:
