@@ -242,6 +242,13 @@ class MaintenanceSession(_Payload):
     )
 
 
+def _with_ids(value: Any) -> Any:
+    """A computer's sessions without an id (not required by the schema) cannot be shown: left out."""
+    if isinstance(value, list):
+        return [row for row in value if not isinstance(row, dict) or row.get("id") is not None]
+    return value
+
+
 class ComputerDetail(_Payload):
     """`GET /api/v1/computers/{id}` (`GetComputerResponse`)."""
 
@@ -252,7 +259,7 @@ class ComputerDetail(_Payload):
     online: bool | None = Field(default=None, validation_alias=AliasChoices("isOnline", "online"))
     primary_person: Person | None = Field(default=None, validation_alias="primaryPerson")
     exclude_from_maintenance: bool | None = Field(default=None, validation_alias="excludeFromMaintenance")
-    sessions: NullableList[MaintenanceSession] = Field(default_factory=list)
+    sessions: Annotated[NullableList[MaintenanceSession], BeforeValidator(_with_ids)] = Field(default_factory=list)
 
     @property
     def primary_user_email(self) -> str | None:
