@@ -18,7 +18,7 @@ from bot.sandbox.immy_schema import ENUMS, PROPERTIES
 
 Shape = Literal["full", "sparse", "int_enums"]
 SHAPES: tuple[Shape, ...] = ("full", "sparse", "int_enums")
-_DATE_MIN = "0001-01-01T00:00:00"
+_DATE_MIN = "0001-01-01T00:00:00Z"
 _GUID_EMPTY = "00000000-0000-0000-0000-000000000000"
 
 
