@@ -100,6 +100,7 @@ class TokenProvider:
         self._lock = asyncio.Lock()
         self._fresh: _Fresh | None = None
         self._http_cache: dict[str, Any] = {}  # msal's throttling memory (see the module docstring)
+        self._last_status = 0  # of the authority's last answer (worker thread, under the lock)
         register_secrets([settings.immybot_client_secret.get_secret_value()])
 
     @property
@@ -143,6 +144,7 @@ class TokenProvider:
     def _build_app(self) -> msal.ConfidentialClientApplication:
         settings = self._settings
         session = _requests_session(self._timeout)  # ours, so it is closed even if msal fails to build
+        session.hooks["response"].append(self._note_status)
         try:
             return msal.ConfidentialClientApplication(
                 settings.immybot_client_id,
@@ -155,6 +157,10 @@ class TokenProvider:
         except BaseException:
             session.close()
             raise
+
+    def _note_status(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        """msal hands back a 429's JSON body as if it were an answer: its status tells an outage apart."""
+        self._last_status = response.status_code
 
     def _build_or_explain(self) -> msal.ConfidentialClientApplication:
         settings = self._settings
@@ -183,7 +189,8 @@ class TokenProvider:
             raise self._unreachable(error) from None
         except MsalServiceError as error:  # a 5xx or 429 from the token endpoint
             raise self._outage(error) from None
-        except ValueError:  # msal's json.loads of a body that is not JSON (a proxy's HTML page)
+        except (ValueError, TypeError, AttributeError, KeyError):  # msal reading a body that is not a token answer
+            # (a proxy's HTML page, a JSON list): msal's own json.loads or lookups fail on it
             self._http_cache.clear()
             url = self._settings.authority
             raise ImmyUnavailable(
@@ -215,12 +222,15 @@ class TokenProvider:
         token = result.get("access_token")
         if isinstance(token, str) and token:
             return token
-        if result.get("error") in _TRANSIENT:  # RFC 6749 §5.2 / OIDC: try again later
+        error = result.get("error")
+        if (isinstance(error, str) and error in _TRANSIENT) or self._last_status == 429:  # RFC 6749 §5.2: later
             self._http_cache.clear()
             url = self._settings.authority
-            raise ImmyUnavailable(f"the Entra authority {url} is unavailable ({result['error']})", url=url)
+            what = error if isinstance(error, str) and error else f"HTTP {self._last_status}"
+            raise ImmyUnavailable(f"the Entra authority {url} is unavailable ({what})", url=url)
         description = str(result.get("error_description") or result.get("error") or "no access token returned")
-        codes = result.get("error_codes") or []
+        codes = result.get("error_codes")
+        codes = codes if isinstance(codes, list) else []
         match = _AADSTS.search(description)
         code = str(codes[0]) if codes else (match.group(1) if match else None)
         first_line = description.splitlines()[0].split(" Trace ID:")[0].strip()

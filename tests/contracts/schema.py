@@ -49,7 +49,9 @@ def request_schema(path: str, method: str = "post") -> dict[str, Any]:
     return document()["paths"][path][method]["requestBody"]["content"]["application/json"]["schema"]
 
 
-def to_json_schema(schema: dict[str, Any], *, max_items: int = 3, _seen: tuple[str, ...] = ()) -> dict[str, Any]:
+def to_json_schema(
+    schema: dict[str, Any], *, max_items: int = 3, _seen: tuple[str, ...] = (), _property: bool = False
+) -> dict[str, Any]:
     """One OpenAPI schema (with `$ref`s) as a self-contained JSON Schema, as described above."""
     if "$ref" in schema:
         name = schema["$ref"].rsplit("/", 1)[-1]
@@ -61,7 +63,7 @@ def to_json_schema(schema: dict[str, Any], *, max_items: int = 3, _seen: tuple[s
             names = {"type": "string", "enum": list(target["enum"])}
             return {"anyOf": [names, {"type": "integer", "enum": sorted(set(values.values()))}]} if values else names
         resolved = to_json_schema(target, max_items=max_items, _seen=(*_seen, name))
-        if target.get("type", "object") == "object" and "properties" in target:
+        if _property and target.get("type", "object") == "object" and "properties" in target:
             return {"anyOf": [resolved, {"type": "null"}]}
         return resolved
     out: dict[str, Any] = {}
@@ -79,7 +81,8 @@ def to_json_schema(schema: dict[str, Any], *, max_items: int = 3, _seen: tuple[s
         out["maxItems"] = max_items
     if "properties" in schema:
         out["properties"] = {
-            key: to_json_schema(value, max_items=max_items, _seen=_seen) for key, value in schema["properties"].items()
+            key: to_json_schema(value, max_items=max_items, _seen=_seen, _property=True)
+            for key, value in schema["properties"].items()
         }
         out["type"] = out.get("type", "object")
     if schema.get("required"):
