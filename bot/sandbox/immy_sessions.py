@@ -56,6 +56,12 @@ class FakeSession:
         return self.statuses[min(self.step, len(self.statuses) - 1)]
 
     @property
+    def status_value(self) -> int:
+        """The status as ImmyBot's integer; a script may name a value newer than the enum as `"#99"`."""
+        status = self.status
+        return int(status[1:]) if status.startswith("#") else SESSION_STATUS.index(status)
+
+    @property
     def terminal(self) -> bool:
         return self.status in TERMINAL_SESSION_STATUSES
 
@@ -111,7 +117,7 @@ class FakeSession:
             "computerName": self.computer["computerName"],
             "tenantId": self.computer["tenantId"],
             "tenantName": self.computer["tenantName"],
-            "sessionStatus": SESSION_STATUS.index(self.status),
+            "sessionStatus": self.status_value,
             "fullMaintenance": False,
             "onboarding": False,
             "createdDateUTC": self.created.isoformat(),
@@ -136,8 +142,8 @@ class FakeSession:
         """A `/maintenance-sessions/dx` row: status NAME and integer, no `sessionJobArgs`."""
         return {
             "id": self.id,
-            "statusName": self.status,
-            "sessionStatus": SESSION_STATUS.index(self.status),
+            "statusName": None if self.status.startswith("#") else self.status,
+            "sessionStatus": self.status_value,
             "computerId": self.computer["id"],
             "computerName": self.computer["computerName"],
             "tenantId": self.computer["tenantId"],
