@@ -32,5 +32,5 @@ def test_posted_ref_falls_back_to_the_channel_we_posted_to_and_to_message_ts() -
 
 def test_opened_channel_needs_its_id() -> None:
     assert opened_channel(_answer({"channel": {"id": "D1"}})) == "D1"
-    with pytest.raises(SlackAnswerError, match="channel.id"):
+    with pytest.raises(SlackAnswerError, match=r"channel\.id"):
         opened_channel(_answer({"channel": {}}))
