@@ -136,7 +136,8 @@ class ImmyBotClient:
     async def list_software(self, catalog: Catalog) -> list[SoftwareItem]:
         path = f"/api/v1/software/{catalog.value.lower()}"
         rows = _parse(_SOFTWARE, await self._http.request("GET", path), f"GET {path}")
-        return [SoftwareItem(id=row.id, name=row.name, catalog=catalog) for row in rows]
+        # `name` is nullable (SPEC §5): a nameless item stays requestable, under a label that says so
+        return [SoftwareItem(id=row.id, name=row.name or f"(unnamed, id {row.id})", catalog=catalog) for row in rows]
 
     async def list_computers(self, *, filter: list[Any] | None = None) -> list[ComputerRow]:
         """Every computer (or those matching a DevExtreme `filter`) via `/computers/dx` paging.

@@ -23,7 +23,7 @@ async def test_a_software_item_with_a_null_id_is_skipped_and_counted(
     before = _skipped("/api/v1/software/global")
     items = await immy_client.list_software(Catalog.GLOBAL)
     assert len(items) == len(software) - 1
-    assert any(item.name == "" for item in items)  # a null name is an empty one
+    assert any(item.name == f"(unnamed, id {software[1]['id']})" for item in items)  # a null name is labelled
     assert _skipped("/api/v1/software/global") == before + 1
 
 
