@@ -2,7 +2,7 @@
 
 Read as openapi.json allows (SPEC §5): a `nullable` property may be null (a null list is empty), a
 property that is not `required` may be absent, so every field has a default except the ids that make
-a row usable (a row without one is skipped by the client, see `client.Rows`).
+a row usable (a row without one is skipped by the client, see `tolerant.Rows`).
 ImmyBot serialises enums as integers in some responses and as names in others ("The string or
 integer value may be used", API.md §4.2), so every enum field accepts both and keeps the NAME; a
 value the bot does not know is kept as `Unknown(<n>)` (or as the unknown name), never an error.
