@@ -30,6 +30,9 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="run the whole loop against bundled local fakes: no credentials")
     demo.add_argument("--quiet", action="store_true", help="print the outcome only")
+    demo.add_argument("--immy-shape", choices=("full", "sparse", "int_enums"), default="full",
+                      help="how the fake ImmyBot answers: every property with nulls (default), nulls left out, "
+                           "enums as integers")  # fmt: skip
 
     sub.add_parser("doctor", help="check every setting and dependency for real, with the fix for each")
 
@@ -65,7 +68,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "demo":
         from bot.sandbox.demo import run_demo
 
-        return asyncio.run(run_demo(quiet=args.quiet))
+        return asyncio.run(run_demo(quiet=args.quiet, immy_shape=args.immy_shape))
     if args.command == "doctor":
         from bot.doctor import run_doctor
 

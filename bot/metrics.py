@@ -85,6 +85,12 @@ IMMYBOT_ERRORS = Counter(
     ["route", "kind"],
     registry=REGISTRY,
 )
+IMMYBOT_ROWS_SKIPPED = Counter(
+    f"{PREFIX}_immybot_rows_skipped",
+    "Rows of an ImmyBot list the bot could not use (e.g. a software item with a null id), by route template.",
+    ["route"],
+    registry=REGISTRY,
+)
 SLACK_API_ERRORS = Counter(
     f"{PREFIX}_slack_api_errors",
     "Slack Web API calls answered ok=false (or failed in transport), by method and error.",

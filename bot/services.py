@@ -103,12 +103,24 @@ class Services:
         )
 
 
+# The first catalog load is retried until it succeeds (SPEC §5): from a few seconds, doubling, capped
+# at a minute. Module-level so tests can shorten the wait instead of sleeping.
+CATALOG_RETRY_FIRST_SECONDS = 5.0
+CATALOG_RETRY_CAP_SECONDS = 60.0
+
+
 async def _load_catalog(catalog: Any) -> None:
-    try:
-        await catalog.load()
-    except Exception as error:
-        log.error("catalog could not be loaded at start; carrying on empty and refreshing in the background",
-                  extra={"error": f"{type(error).__name__}: {error}"})
+    """Load the catalog, retrying with backoff until it works (the typeahead is empty meanwhile)."""
+    delay = CATALOG_RETRY_FIRST_SECONDS
+    while True:
+        try:
+            await catalog.load()
+            return
+        except Exception as error:
+            log.error("catalog could not be loaded at start; carrying on empty and retrying",
+                      extra={"error": f"{type(error).__name__}: {error}", "retry_in_s": delay})
+        await asyncio.sleep(delay)
+        delay = min(CATALOG_RETRY_CAP_SECONDS, delay * 2)
 
 
 @contextlib.asynccontextmanager

@@ -9,7 +9,10 @@ import sys
 import tempfile
 from pathlib import Path
 
+import pytest
+
 from bot.sandbox.demo import run_demo
+from bot.sandbox.immy_shapes import SHAPES, Shape
 
 REPO = Path(__file__).resolve().parents[1]
 def _demo_dirs() -> set[Path]:
@@ -33,10 +36,11 @@ KEY_LINES = (
 )
 
 
-async def test_demo_runs_the_whole_loop_in_process(tmp_path: Path) -> None:
+@pytest.mark.parametrize("shape", SHAPES)
+async def test_demo_runs_the_whole_loop_in_process(tmp_path: Path, shape: Shape) -> None:
     before = _demo_dirs()
     out = io.StringIO()
-    code = await run_demo(stream=out)
+    code = await run_demo(stream=out, immy_shape=shape)
     text = out.getvalue()
     assert code == 0, text
     for line in KEY_LINES:

@@ -15,6 +15,13 @@ afterwards the next caller goes to msal (its cache, then Entra) under the lock. 
 
 A private CA for the authority is trusted through `REQUESTS_CA_BUNDLE` (read by `requests` when
 msal sends each request). No secret or token ever reaches a message or a log line.
+
+An authority outage is an outage (SPEC §5): a 5xx or 429 (msal raises `MsalServiceError`, whose only
+attributes are its message "HTTP Error: 503" and the private `_error`), a timeout or refused
+connection (`requests` errors are `OSError`s), a body that is not JSON, all become `ImmyUnavailable`
+naming the authority URL, which the transport retries with backoff. msal remembers a 5xx for 60 s
+(its `http_cache`, default throttle) and would answer every retry from memory: the app gets a cache
+we own and we empty it after an outage, so our own backoff decides when Entra is asked again.
 """
 
 from __future__ import annotations
@@ -44,6 +51,7 @@ UNREACHABLE_AUTHORITY_FIX = (
     "check IMMYBOT_AUTHORITY_HOST and the network path (proxy, firewall) to it; "
     "a private CA is trusted through REQUESTS_CA_BUNDLE"
 )
+_TRANSIENT = frozenset({"temporarily_unavailable", "server_error"})
 # msal's own margin: it treats a cached access token with less than 5 minutes left as expired.
 EARLY_REFRESH_SECONDS = 300.0
 
@@ -91,6 +99,8 @@ class TokenProvider:
         self._app: msal.ConfidentialClientApplication | None = None
         self._lock = asyncio.Lock()
         self._fresh: _Fresh | None = None
+        self._http_cache: dict[str, Any] = {}  # msal's throttling memory (see the module docstring)
+        self._last_status = 0  # of the authority's last answer (worker thread, under the lock)
         register_secrets([settings.immybot_client_secret.get_secret_value()])
 
     @property
@@ -134,6 +144,7 @@ class TokenProvider:
     def _build_app(self) -> msal.ConfidentialClientApplication:
         settings = self._settings
         session = _requests_session(self._timeout)  # ours, so it is closed even if msal fails to build
+        session.hooks["response"].append(self._note_status)
         try:
             return msal.ConfidentialClientApplication(
                 settings.immybot_client_id,
@@ -141,10 +152,15 @@ class TokenProvider:
                 authority=settings.authority,
                 instance_discovery=settings.instance_discovery,
                 http_client=session,
+                http_cache=self._http_cache,
             )
         except BaseException:
             session.close()
             raise
+
+    def _note_status(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        """msal hands back a 429's JSON body as if it were an answer: its status tells an outage apart."""
+        self._last_status = response.status_code
 
     def _build_or_explain(self) -> msal.ConfidentialClientApplication:
         settings = self._settings
@@ -163,17 +179,39 @@ class TokenProvider:
             ) from None
         except OSError as error:  # requests' ConnectionError, SSLError, Timeout are OSErrors
             raise self._unreachable(error) from None
+        except (MsalServiceError, RuntimeError) as error:  # OIDC discovery answered 5xx / 429
+            raise self._outage(error) from None
 
     def _acquire(self, app: msal.ConfidentialClientApplication) -> dict[str, Any]:
         try:
-            return app.acquire_token_for_client(scopes=self._scopes)
+            result = app.acquire_token_for_client(scopes=self._scopes)
         except OSError as error:
             raise self._unreachable(error) from None
-        except MsalServiceError as error:  # a 5xx from the authority
+        except MsalServiceError as error:  # a 5xx or 429 from the token endpoint
+            raise self._outage(error) from None
+        except (ValueError, TypeError, AttributeError, KeyError):  # msal reading a body that is not a token answer
+            # (a proxy's HTML page, a JSON list): msal's own json.loads or lookups fail on it
+            self._http_cache.clear()
             url = self._settings.authority
-            raise ImmyUnavailable(f"the Entra authority {url} failed ({error.error})", url=url) from None
+            raise ImmyUnavailable(
+                f"the Entra authority {url} answered something that is not a token response",
+                url=url,
+                fix=UNREACHABLE_AUTHORITY_FIX,
+            ) from None
+        if not isinstance(result, dict):
+            raise ImmyUnavailable(f"the Entra authority {self._settings.authority} gave no answer",
+                                  url=self._settings.authority)  # fmt: skip
+        return result
+
+    def _outage(self, error: Exception) -> ImmyUnavailable:
+        """`MsalServiceError("HTTP Error: 503", ...)` → ImmyUnavailable; msal's memory of it is dropped."""
+        self._http_cache.clear()
+        url = self._settings.authority
+        what = (str(error.args[0]) if error.args else type(error).__name__).splitlines()[0][:120]
+        return ImmyUnavailable(f"the Entra authority {url} failed ({what})", url=url)
 
     def _unreachable(self, error: OSError) -> ImmyUnavailable:
+        self._http_cache.clear()
         url = self._settings.authority
         kind = type(error).__name__
         return ImmyUnavailable(
@@ -184,8 +222,15 @@ class TokenProvider:
         token = result.get("access_token")
         if isinstance(token, str) and token:
             return token
+        error = result.get("error")
+        if (isinstance(error, str) and error in _TRANSIENT) or self._last_status == 429:  # RFC 6749 §5.2: later
+            self._http_cache.clear()
+            url = self._settings.authority
+            what = error if isinstance(error, str) and error else f"HTTP {self._last_status}"
+            raise ImmyUnavailable(f"the Entra authority {url} is unavailable ({what})", url=url)
         description = str(result.get("error_description") or result.get("error") or "no access token returned")
-        codes = result.get("error_codes") or []
+        codes = result.get("error_codes")
+        codes = codes if isinstance(codes, list) else []
         match = _AADSTS.search(description)
         code = str(codes[0]) if codes else (match.group(1) if match else None)
         first_line = description.splitlines()[0].split(" Trace ID:")[0].strip()

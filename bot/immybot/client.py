@@ -19,11 +19,10 @@ from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
 import httpx
-from pydantic import TypeAdapter, ValidationError
+from pydantic import TypeAdapter
 
 from bot.config import Settings
 from bot.immybot.auth import EntraAuth, TokenProvider
-from bot.immybot.errors import ImmyUnexpectedContent
 from bot.immybot.models import (
     ComputerDetail,
     ComputerRow,
@@ -33,8 +32,8 @@ from bot.immybot.models import (
     SoftwareItem,
     SoftwarePayload,
     Tenant,
-    none_as_empty,
 )
+from bot.immybot.tolerant import Rows, parse, skipped, with_id
 from bot.immybot.transport import DEFAULT_TIMEOUT, ImmyTransport, RetryPolicy
 from bot.workflow.model import Catalog, DesiredState, RebootPreference, RunOptions, Software
 
@@ -43,32 +42,31 @@ log = logging.getLogger(__name__)
 DX_PAGE_SIZE = 500
 DX_CONCURRENCY = 8  # dx pages in flight during a full listing (API.md §6.2: no documented rate limit; be modest)
 MAX_DX_PAGES = 2000  # 1,000,000 computers: a server that ignores `skip` cannot loop us forever
-_SOFTWARE = TypeAdapter(list[SoftwarePayload])
-_ROWS = TypeAdapter(list[ComputerRow])
-_ACTIONS = TypeAdapter(list[MaintenanceAction])
-_SESSIONS = TypeAdapter(list[MaintenanceSession])
-_TENANTS = TypeAdapter(list[Tenant])
+# Lists are read row by row when needed: one unusable row is skipped and counted (`tolerant.Rows`).
+_SOFTWARE = Rows[SoftwarePayload](SoftwarePayload, usable=lambda row: row.id is not None)
+_ROWS = Rows[ComputerRow](ComputerRow)
+_ACTIONS = Rows[MaintenanceAction](MaintenanceAction)
+_SESSIONS = Rows[MaintenanceSession](MaintenanceSession)
+_TENANTS = Rows[Tenant](Tenant)
 # Built once: a TypeAdapter per call cost more than the validation itself (~0.15 ms per poll).
 _COMPUTER = TypeAdapter(ComputerDetail)
 _RUN_RESULT = TypeAdapter(RunResult)
 _SESSION = TypeAdapter(MaintenanceSession)
 
 
-def _parse(adapter: TypeAdapter[Any], data: Any, route: str) -> Any:
-    try:
-        return adapter.validate_python(data)
-    except ValidationError as error:
-        first = error.errors()[0]
-        where = ".".join(str(p) for p in first.get("loc", ()))
-        raise ImmyUnexpectedContent(route, f"{where or 'body'}: {first.get('msg')}") from None
+_parse = parse
 
 
 def _software_items(data: Any, catalog: Catalog, route: str) -> list[SoftwareItem]:
-    return [SoftwareItem(id=row.id, name=row.name, catalog=catalog) for row in _parse(_SOFTWARE, data, route)]
+    # `name` is nullable (SPEC §5): a nameless item stays requestable, under a label that says so
+    return [
+        SoftwareItem(id=row.id, name=row.name or f"(unnamed, id {row.id})", catalog=catalog)
+        for row in _parse(_SOFTWARE, data, route)
+    ]
 
 
 def _dx_rows(data: Any) -> Any:
-    """DevExtreme `LoadResult` `{data: […]}`, or a bare array."""
+    """DevExtreme `LoadResult` `{data: […]}` (`data` is nullable), or a bare array."""
     if isinstance(data, dict):
         return data.get("data") or []
     return data if data is not None else []
@@ -149,7 +147,7 @@ class ImmyBotClient:
 
     async def list_software(self, catalog: Catalog) -> list[SoftwareItem]:
         path = f"/api/v1/software/{catalog.value.lower()}"
-        data = await self._http.request("GET", path) or []
+        data = await self._http.request("GET", path)
         # Off the event loop: 20,000 items take ~50 ms to check, a keystroke's wait.
         return await asyncio.to_thread(_software_items, data, catalog, f"GET {path}")
 
@@ -178,20 +176,22 @@ class ImmyBotClient:
         """
         path, take = "/api/v1/computers/dx", self.dx_page_size
 
-        async def fetch(page: int) -> list[ComputerRow]:
+        async def fetch(page: int) -> tuple[list[ComputerRow], int]:
             params: dict[str, Any] = {"skip": page * take, "take": take}
             if filter is not None:
                 params["filter"] = json.dumps(filter)
-            return _parse(_ROWS, _dx_rows(await self._http.request("GET", path, params=params)), f"GET {path}")
+            page_rows = _dx_rows(await self._http.request("GET", path, params=params))
+            # the page's length as sent: a skipped unusable row does not end the paging
+            return _parse(_ROWS, page_rows, f"GET {path}"), len(page_rows)
 
-        pending: dict[int, asyncio.Task[list[ComputerRow]]] = {}
+        pending: dict[int, asyncio.Task[tuple[list[ComputerRow], int]]] = {}
         window, asked, first_ids = 1, 0, set[int]()
         try:
             for page in range(MAX_DX_PAGES):
                 while asked < MAX_DX_PAGES and len(pending) < window:
                     pending[asked] = asyncio.create_task(fetch(asked), name=f"dx-page-{asked}")
                     asked += 1
-                batch = await pending.pop(page)
+                batch, sent = await pending.pop(page)
                 if batch and batch[0].id in first_ids:
                     log.warning("immybot dx paging repeats a page; stopping",
                                 extra={"route": path, "skip": page * take})
@@ -199,7 +199,7 @@ class ImmyBotClient:
                 if batch:
                     first_ids.add(batch[0].id)
                 yield batch
-                if len(batch) < take:
+                if sent < take:
                     return
                 window = 1 if filter is not None else self.dx_concurrency
         finally:
@@ -227,11 +227,11 @@ class ImmyBotClient:
         path = f"/api/v1/computers/{int(computer_id)}"
         params = {"includePrimaryPerson": "true"} if include_primary_person else None
         data = await self._http.request("GET", path, params=params)
-        return _parse(_COMPUTER, data, f"GET {path}")
+        return _parse(_COMPUTER, with_id(data, int(computer_id)), f"GET {path}")
 
     async def tenants(self) -> list[Tenant]:
         path = "/api/v1/tenants"
-        return _parse(_TENANTS, await self._http.request("GET", path) or [], f"GET {path}")
+        return _parse(_TENANTS, await self._http.request("GET", path), f"GET {path}")
 
     # ---- sessions ----------------------------------------------------------------------------
 
@@ -258,13 +258,21 @@ class ImmyBotClient:
             session_group_id=session_group_id,
         )
         data = await self._http.request("POST", path, json_body=body, idempotent=False)
-        return _parse(_RUN_RESULT, none_as_empty(data or {}), f"POST {path}")
+        result: RunResult = _parse(_RUN_RESULT, data or {}, f"POST {path}")
+        unusable = [s for s in (*result.started, *result.already_in_progress) if s.session_id is None]
+        if unusable:  # a started session without its id cannot be followed; the rest can
+            skipped(f"POST {path}", len(unusable), "a session without sessionId")
+            result = result.model_copy(update={
+                "started": [s for s in result.started if s.session_id is not None],
+                "already_in_progress": [s for s in result.already_in_progress if s.session_id is not None],
+            })  # fmt: skip
+        return result
 
     async def get_session(self, session_id: int, *, include_actions: bool = False) -> MaintenanceSession:
         path = f"/api/v1/maintenance-sessions/{int(session_id)}"
         params = {"includeActions": "true"} if include_actions else None
         data = await self._http.request("GET", path, params=params)
-        return _parse(_SESSION, data, f"GET {path}")
+        return _parse(_SESSION, with_id(data, int(session_id)), f"GET {path}")
 
     async def session_actions(self, session_id: int) -> list[MaintenanceAction]:
         """The session's maintenance actions: one dx call per session (an OR across sessions is a 500)."""

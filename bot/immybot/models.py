@@ -1,7 +1,11 @@
 """Pydantic models of the ImmyBot payloads the bot reads: only the fields it uses, `extra="ignore"`.
 
+Read as openapi.json allows (SPEC §5): a `nullable` property may be null (a null list is empty), a
+property that is not `required` may be absent, so every field has a default except the ids that make
+a row usable (a row without one is skipped by the client, see `tolerant.Rows`).
 ImmyBot serialises enums as integers in some responses and as names in others ("The string or
-integer value may be used", API.md §4.2), so every enum field accepts both and keeps the NAME.
+integer value may be used", API.md §4.2), so every enum field accepts both and keeps the NAME; a
+value the bot does not know is kept as `Unknown(<n>)` (or as the unknown name), never an error.
 Script parameters, logs and `taskParameterValues` are never modelled: they may hold secrets.
 
 `SoftwareItem` and `ComputerRow` are slotted pydantic dataclasses, validated like any payload. The
@@ -12,7 +16,7 @@ catalog keeps neither: it stores their fields in flat columns and answers with `
 from __future__ import annotations
 
 import sys
-from typing import Annotated, Any, NamedTuple
+from typing import Annotated, Any, NamedTuple, TypeVar
 
 from pydantic import AfterValidator, AliasChoices, AliasPath, BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic.dataclasses import dataclass
@@ -47,28 +51,36 @@ REBOOT_PREFERENCE = {0: "Normal", 1: "Suppress", 2: "Prompt", -1: "Force"}
 OFFLINE_BEHAVIOR = {1: "Skip", 2: "ApplyOnConnect"}
 
 
-def _enum(names: tuple[str, ...] | dict[int, str]) -> BeforeValidator:
+UNKNOWN = "Unknown"  # a session whose status ImmyBot did not send: followed like any non-terminal status
+
+
+def _enum(names: tuple[str, ...] | dict[int, str], *, missing: str | None = None) -> BeforeValidator:
     table = dict(enumerate(names)) if isinstance(names, tuple) else names
 
     def to_name(value: Any) -> Any:
-        if isinstance(value, bool) or value is None:
-            return value
+        if value is None:
+            return missing
+        if isinstance(value, bool):
+            return f"Unknown({value})"
         if isinstance(value, str) and value.lstrip("-").isdigit():
             value = int(value)
         if isinstance(value, int):
             return table.get(value, f"Unknown({value})")
-        return value
+        return value if isinstance(value, str) else f"Unknown({value!r})"
 
     return BeforeValidator(to_name)
 
 
-SessionStatusName = Annotated[str, _enum(SESSION_STATUS)]
+SessionStatusName = Annotated[str, _enum(SESSION_STATUS, missing=UNKNOWN)]
 ActionTypeName = Annotated[str | None, _enum(ACTION_TYPE)]
 ActionResultName = Annotated[str | None, _enum(ACTION_RESULT)]
 ActionStatusName = Annotated[str | None, _enum(ACTION_STATUS)]
 MaintenanceTypeName = Annotated[str | None, _enum(MAINTENANCE_TYPE)]
 DesiredStateName = Annotated[str | None, _enum(DESIRED_STATE)]
 Text = Annotated[str, BeforeValidator(lambda v: "" if v is None else v)]
+T = TypeVar("T")
+# `nullable` lists: ImmyBot sends null for a list it did not compute (maintenanceActions, sessions).
+NullableList = Annotated[list[T], BeforeValidator(lambda v: [] if v is None else v)]
 
 _ROW_CONFIG = ConfigDict(extra="ignore", populate_by_name=True)
 
@@ -117,7 +129,8 @@ class CachedSoftware(NamedTuple):
 
 
 class SoftwarePayload(_Payload):
-    """`GetGlobalSoftwareResponse` / `GetLocalSoftwareResponse`, the fields we keep."""
+    """`GetGlobalSoftwareResponse` / `GetLocalSoftwareResponse`, the fields we keep (`id` is nullable:
+    the client skips such a row)."""
 
     id: int
     name: Text = ""
@@ -188,9 +201,10 @@ class Tenant(_Payload):
 
 
 class MaintenanceAction(_Payload):
-    """`GetMaintenanceActionResponse`, whitelisted: never parameters or logs."""
+    """`GetMaintenanceActionResponse`, whitelisted: never parameters or logs. Nothing is required:
+    an action without an id is still reported (it is only compared with `parentId`)."""
 
-    id: int
+    id: int | None = None
     parent_id: int | None = Field(default=None, validation_alias="parentId")
     session_id: int | None = Field(default=None, validation_alias="maintenanceSessionId")
     computer_id: int | None = Field(default=None, validation_alias="computerId")
@@ -217,15 +231,22 @@ class MaintenanceSession(_Payload):
     computer_name: str | None = Field(default=None, validation_alias="computerName")
     tenant_id: int | None = Field(default=None, validation_alias="tenantId")
     tenant_name: str | None = Field(default=None, validation_alias="tenantName")
-    status: SessionStatusName = Field(validation_alias=AliasChoices("sessionStatus", "statusName"))
+    status: SessionStatusName = Field(default=UNKNOWN, validation_alias=AliasChoices("sessionStatus", "statusName"))
     created: str | None = Field(default=None, validation_alias=AliasChoices("createdDateUTC", "createdDate"))
     updated: str | None = Field(default=None, validation_alias=AliasChoices("updatedDateUTC", "updatedDate"))
     session_group_id: str | None = Field(
         default=None, validation_alias=AliasChoices(AliasPath("sessionJobArgs", "sessionGroupId"), "sessionGroupId")
     )
-    actions: list[MaintenanceAction] = Field(
+    actions: NullableList[MaintenanceAction] = Field(
         default_factory=list, validation_alias=AliasChoices("maintenanceActions", "actions")
     )
+
+
+def _with_ids(value: Any) -> Any:
+    """A computer's sessions without an id (not required by the schema) cannot be shown: left out."""
+    if isinstance(value, list):
+        return [row for row in value if not isinstance(row, dict) or row.get("id") is not None]
+    return value
 
 
 class ComputerDetail(_Payload):
@@ -238,7 +259,7 @@ class ComputerDetail(_Payload):
     online: bool | None = Field(default=None, validation_alias=AliasChoices("isOnline", "online"))
     primary_person: Person | None = Field(default=None, validation_alias="primaryPerson")
     exclude_from_maintenance: bool | None = Field(default=None, validation_alias="excludeFromMaintenance")
-    sessions: list[MaintenanceSession] = Field(default_factory=list)
+    sessions: Annotated[NullableList[MaintenanceSession], BeforeValidator(_with_ids)] = Field(default_factory=list)
 
     @property
     def primary_user_email(self) -> str | None:
@@ -260,27 +281,23 @@ class ComputerDetail(_Payload):
 
 
 class StartedSession(_Payload):
-    session_id: int = Field(validation_alias=AliasChoices("sessionId", "session_id"))
+    """`RunImmyServiceResponseSession`: `sessionId` is not required; the client skips a row without it."""
+
+    session_id: int | None = Field(default=None, validation_alias=AliasChoices("sessionId", "session_id"))
     computer_id: int | None = Field(default=None, validation_alias=AliasChoices("computerId", "computer_id"))
 
 
 class RunResult(_Payload):
     """`RunImmyServiceResponseBody`; both lists empty when ImmyBot sent no body (older builds)."""
 
-    started: list[StartedSession] = Field(
+    started: NullableList[StartedSession] = Field(
         default_factory=list, validation_alias=AliasChoices("sessionsStarted", "started")
     )
-    already_in_progress: list[StartedSession] = Field(
+    already_in_progress: NullableList[StartedSession] = Field(
         default_factory=list, validation_alias=AliasChoices("sessionsAlreadyInProgress", "already_in_progress")
     )
 
     @property
     def session_ids(self) -> list[int]:
-        return [s.session_id for s in (*self.started, *self.already_in_progress)]
+        return [s.session_id for s in (*self.started, *self.already_in_progress) if s.session_id is not None]
 
-
-def none_as_empty(value: Any) -> Any:
-    """`sessionsStarted: null` → []."""
-    if isinstance(value, dict):
-        return {k: ([] if v is None and k.startswith("sessions") else v) for k, v in value.items()}
-    return value

@@ -71,10 +71,13 @@ class ImmyBotSessions:
             ),
             starting=True,
         )
-        started = [SessionInfo(session_id=s.session_id, computer_id=s.computer_id) for s in result.started]
+        # the client already dropped (and counted) sessions without an id; the filter keeps the types honest
+        started = [SessionInfo(session_id=s.session_id, computer_id=s.computer_id)
+                   for s in result.started if s.session_id is not None]  # fmt: skip
         already = [
             SessionInfo(session_id=s.session_id, computer_id=s.computer_id, already_in_progress=True)
             for s in result.already_in_progress
+            if s.session_id is not None
         ]
         return started + already
 

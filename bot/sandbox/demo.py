@@ -22,6 +22,7 @@ from typing import Any, TextIO
 
 from bot.config import Settings
 from bot.sandbox.demo_world import DemoWorld, demo_world
+from bot.sandbox.immy_shapes import Shape
 from bot.sandbox.slack_payloads import values_for
 from bot.slack.approvals import ids as approval_ids
 from bot.slack.requests import ids as request_ids
@@ -64,12 +65,13 @@ class Out:
         self.say(f"  · {text}")
 
 
-async def run_demo(quiet: bool = False, stream: TextIO | None = None) -> int:
+async def run_demo(quiet: bool = False, stream: TextIO | None = None, immy_shape: Shape = "full") -> int:
+    """`immy_shape`: how the fake ImmyBot serialises (`immy_shapes`): all properties, sparse, integer enums."""
     out = Out(stream or sys.stdout, quiet)
     started = time.perf_counter()
     with _isolated_process(), tempfile.TemporaryDirectory(prefix="immybot-slack-demo-") as tmp:
         try:
-            outcome = await _run(Path(tmp), out)
+            outcome = await _run(Path(tmp), out, immy_shape)
         except DemoFailed as failure:
             print(f"demo failed: {failure}", file=out.stream, flush=True)
             return 1
@@ -89,10 +91,10 @@ class Outcome:
     audit_rows: int
 
 
-async def _run(tmp: Path, out: Out) -> Outcome:
+async def _run(tmp: Path, out: Out, immy_shape: Shape = "full") -> Outcome:
     out.say("immybot-slack demo: the real bot against local fakes of Slack, Entra and ImmyBot (127.0.0.1 only)")
     out.say()
-    async with demo_world(tmp, _settings) as world:
+    async with demo_world(tmp, _settings, immy_shape=immy_shape) as world:
         out.step(f"bot listening on {world.bot_url}; catalog loaded")
         request_id = await _submit(world, out)
         await _approve(world, out)

@@ -15,6 +15,7 @@ from typing import Any
 
 from bot.config import Settings
 from bot.sandbox import immy_data
+from bot.sandbox.immy_shapes import Shape
 from bot.sandbox.slack import FakeSlack
 from bot.sandbox.slack_seed import SeededWorkspace, seed_workspace
 from bot.sandbox.slack_user import SlackDriver
@@ -101,7 +102,7 @@ def _all_text(message: Any) -> str:
 
 
 @contextlib.asynccontextmanager
-async def demo_world(tmp: Path, make_settings: SettingsFactory) -> AsyncIterator[DemoWorld]:
+async def demo_world(tmp: Path, make_settings: SettingsFactory, immy_shape: Shape = "full") -> AsyncIterator[DemoWorld]:
     from bot.sandbox.immy_sandbox import immy_sandbox
     from bot.services import running_bot
 
@@ -113,7 +114,7 @@ async def demo_world(tmp: Path, make_settings: SettingsFactory) -> AsyncIterator
     try:
         async with contextlib.AsyncExitStack() as stack:
             await stack.enter_async_context(fake.serve())
-            sandbox = await stack.enter_async_context(immy_sandbox(tmp, data=data))
+            sandbox = await stack.enter_async_context(immy_sandbox(tmp, data=data, shape=immy_shape))
             os.environ["REQUESTS_CA_BUNDLE"] = sandbox.env["REQUESTS_CA_BUNDLE"]  # msal trusts the throwaway CA
             sandbox.immybot.script_computer(int(targets[0]["id"]), PASSING)
             sandbox.immybot.script_computer(int(targets[1]["id"]), FAILING,

@@ -10,6 +10,9 @@ back in Entra's shape (`error`, `error_description` "AADSTSnnn: …", `error_cod
 status codes: unknown tenant 90002, unknown client 700016, bad secret 7000215 (401), scope of an
 unknown resource 500011, malformed scope 1002012. Tokens are JWT-shaped, HMAC-signed; `verify()`
 lets the fake ImmyBot check them (signature, expiry) and read their `aud`.
+
+Outages: `fail_token_requests(3)` answers the next three token requests 503 (or any status and
+body given), as an Entra having a bad day; `outages` holds what is still queued.
 """
 
 from __future__ import annotations
@@ -100,6 +103,7 @@ class FakeEntra:
         self.url = ""
         self.token_requests: list[TokenRequest] = []
         self.discovery_requests: list[str] = []
+        self.outages: list[tuple[int, str, str]] = []  # (status, body, content type) for the next token requests
         self._key = secrets.token_bytes(32)
         self.app = Starlette(
             routes=[
@@ -117,6 +121,15 @@ class FakeEntra:
 
     def register_resource(self, resource: str) -> None:
         self.resources.add(resource.rstrip("/"))
+
+    def fail_token_requests(
+        self, count: int = 1, *, status: int = 503, body: str | None = None, content_type: str = "application/json"
+    ) -> None:
+        """The next `count` token requests get `status` with `body` (default: Entra's 5xx error JSON)."""
+        if body is None:
+            body = json.dumps({"error": "temporarily_unavailable", "error_description": "AADSTS90033: A transient "
+                               "error has occurred. Please try again.", "error_codes": [90033]})  # fmt: skip
+        self.outages.extend([(status, body, content_type)] * count)
 
     @property
     def tokens_issued(self) -> int:
@@ -197,6 +210,10 @@ class FakeEntra:
         )
 
     async def _token(self, request: Request) -> Response:
+        if self.outages:
+            status, body, content_type = self.outages.pop(0)
+            self.token_requests.append(TokenRequest(request.path_params["tenant"], None, (), str(status)))
+            return Response(body, status_code=status, media_type=content_type)
         tenant = request.path_params["tenant"]
         form = {k: v[0] for k, v in parse_qs((await request.body()).decode(), keep_blank_values=True).items()}
         client_id = str(form.get("client_id") or "") or None

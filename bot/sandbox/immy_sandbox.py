@@ -18,6 +18,7 @@ from pathlib import Path
 
 from bot.sandbox.entra import FakeEntra
 from bot.sandbox.immy_data import ImmyData, generate
+from bot.sandbox.immy_shapes import Shape
 from bot.sandbox.immybot import BodyValidator, FakeImmyBot
 from bot.sandbox.server import TlsFiles, make_tls
 
@@ -57,6 +58,7 @@ async def immy_sandbox(
     tenants: int = 6,
     seed: int = 7,
     body_validator: BodyValidator | None = None,
+    shape: Shape = "full",
 ) -> AsyncIterator[ImmySandbox]:
     """Start fake Entra over HTTPS and fake ImmyBot over HTTP; stop both on exit."""
     tls = make_tls(Path(directory) / "entra-tls")
@@ -65,7 +67,8 @@ async def immy_sandbox(
         seed, computers=computers, global_software=global_software, local_software=local_software, tenants=tenants
     )
     immybot = FakeImmyBot(
-        data, token_verifier=entra.verify, authorized_clients={SANDBOX_CLIENT_ID}, body_validator=body_validator
+        data, token_verifier=entra.verify, authorized_clients={SANDBOX_CLIENT_ID}, body_validator=body_validator,
+        shape=shape,
     )
     async with entra.running(tls) as authority_host, immybot.running() as base_url:
         entra.register_resource(base_url)

@@ -15,8 +15,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot.immybot.models import ACTION_RESULT, ACTION_TYPE, SESSION_STATUS
-from bot.workflow.model import TERMINAL_SESSION_STATUSES
+from bot.sandbox.immy_schema import ENUMS
+from bot.sandbox.immy_shapes import Shaper
+
+# From ImmyBot's enums (openapi.json), never from the bot's own models: a fake answers by the contract.
+SESSION_STATUS = tuple(pair.split("=")[0] for pair in ENUMS["SessionStatus"].split())
+ACTION_TYPE = tuple(pair.split("=")[0] for pair in ENUMS["MaintenanceActionType"].split())
+ACTION_RESULT = tuple(pair.split("=")[0] for pair in ENUMS["MaintenanceActionResult"].split())
+# ImmyBot's finished statuses (API.md §5.3): the session will not change any more.
+TERMINAL_SESSION_STATUSES = frozenset({
+    "Passed", "Failed", "Cancelled", "PartialPassed", "Missed", "MaxTrackedDevicesPerMonthExceeded",
+    "MaintenanceForTrackableDevicesNotAllowed",
+})  # fmt: skip
 
 FAILURE_MESSAGE = "The installer exited with code 1603 (fatal error during installation)."
 _ACTION_FOR_STATE = {"NotPresent": "Uninstall", "UpdateIfFound": "Update"}
@@ -44,6 +54,12 @@ class FakeSession:
     @property
     def status(self) -> str:
         return self.statuses[min(self.step, len(self.statuses) - 1)]
+
+    @property
+    def status_value(self) -> int:
+        """The status as ImmyBot's integer; a script may name a value newer than the enum as `"#99"`."""
+        status = self.status
+        return int(status[1:]) if status.startswith("#") else SESSION_STATUS.index(status)
 
     @property
     def terminal(self) -> bool:
@@ -91,7 +107,7 @@ class FakeSession:
             "resultReasonMessage": self.failure_message if result == "Failed" else None,
         }
 
-    def payload(self, *, include_actions: bool = False) -> dict[str, Any]:
+    def payload(self, shaper: Shaper | None = None, *, include_actions: bool = False) -> dict[str, Any]:
         """`GetMaintenanceSessionResponse`: status as an INTEGER, job args echo the request."""
         body = self.body
         data: dict[str, Any] = {
@@ -101,7 +117,7 @@ class FakeSession:
             "computerName": self.computer["computerName"],
             "tenantId": self.computer["tenantId"],
             "tenantName": self.computer["tenantName"],
-            "sessionStatus": SESSION_STATUS.index(self.status),
+            "sessionStatus": self.status_value,
             "fullMaintenance": False,
             "onboarding": False,
             "createdDateUTC": self.created.isoformat(),
@@ -116,16 +132,18 @@ class FakeSession:
                 "suppressRebootsDuringBusinessHours": body.get("suppressRebootsDuringBusinessHours"),
             },
         }
-        if include_actions:
-            data["maintenanceActions"] = [self.action()]
-        return data
+        shaper = shaper or Shaper()
+        data["sessionJobArgs"] = shaper.complete("SessionJobArgs", data["sessionJobArgs"])
+        # Without includeActions ImmyBot sends `"maintenanceActions": null` (every property is serialised).
+        actions = [shaper.complete("GetMaintenanceActionResponse", self.action())] if include_actions else None
+        return shaper.complete("GetMaintenanceSessionResponse", {**data, "maintenanceActions": actions})
 
     def dx_row(self) -> dict[str, Any]:
         """A `/maintenance-sessions/dx` row: status NAME and integer, no `sessionJobArgs`."""
         return {
             "id": self.id,
-            "statusName": self.status,
-            "sessionStatus": SESSION_STATUS.index(self.status),
+            "statusName": None if self.status.startswith("#") else self.status,
+            "sessionStatus": self.status_value,
             "computerId": self.computer["id"],
             "computerName": self.computer["computerName"],
             "tenantId": self.computer["tenantId"],

@@ -10,8 +10,11 @@
 Every API call needs `Authorization: Bearer <token>` minted by the fake Entra for `audience`
 (the instance URL) and an app in `authorized_clients` (the Enterprise App registered as a User);
 otherwise 401. Unknown routes answer the web app's HTML with 200, like ImmyBot. Enums come back as
-integers in some places and names in others, like ImmyBot. `body_validator` (tests build one
-from openapi.json) checks every run-immy-service body; an invalid body gets 400 and is recorded.
+integers in some places and names in others, like ImmyBot. Every answer carries every property of its
+response schema, nulls included, like ASP.NET Core (`shape="full"`); `shape="sparse"` leaves null
+properties out and `shape="int_enums"` sends every enum as its integer (see `immy_shapes`).
+`body_validator` (tests build one from openapi.json) checks every run-immy-service body; an invalid
+body gets 400 and is recorded.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from starlette.routing import Route
 from bot.sandbox.immy_data import ImmyData, generate
 from bot.sandbox.immy_faults import WEB_APP_HTML, FaultPlan
 from bot.sandbox.immy_sessions import FakeSession, Script, SessionStore
+from bot.sandbox.immy_shapes import Shape, Shaper
 from bot.sandbox.server import TlsFiles, serve
 
 TokenVerifier = Callable[[str], dict[str, Any] | None]
@@ -56,6 +60,7 @@ class FakeImmyBot:
         authorized_clients: set[str] | None = None,
         body_validator: BodyValidator | None = None,
         dx_equals_ignores_case: bool = False,
+        shape: Shape = "full",
     ) -> None:
         self.data = data or generate()
         self.token_verifier = token_verifier
@@ -63,6 +68,7 @@ class FakeImmyBot:
         self.authorized_clients = authorized_clients  # None: any app the verifier accepts
         self.body_validator = body_validator
         self.dx_equals_ignores_case = dx_equals_ignores_case
+        self.shaper = Shaper(shape)
         self.faults = FaultPlan()
         self.store = SessionStore()
         self.requests: list[RecordedRequest] = []
@@ -174,13 +180,13 @@ class FakeImmyBot:
         return HTMLResponse(WEB_APP_HTML)
 
     async def _software_global(self, request: Request) -> Response:
-        return JSONResponse(self.data.global_software)
+        return JSONResponse(self.shaper.rows("GetGlobalSoftwareResponse", self.data.global_software))
 
     async def _software_local(self, request: Request) -> Response:
-        return JSONResponse(self.data.local_software)
+        return JSONResponse(self.shaper.rows("GetLocalSoftwareResponse", self.data.local_software))
 
     async def _tenants(self, request: Request) -> Response:
-        return JSONResponse(self.data.tenants)
+        return JSONResponse(self.shaper.rows("GetTenantResponse", self.data.tenants))
 
     async def _computers_search(self, request: Request) -> Response:
         """`/computers`: `ComputerSearch` rows, capped at `pageSize` (default 25), no paging."""
@@ -207,7 +213,7 @@ class FakeImmyBot:
             return actual == value
         raise ValueError(f"unsupported operator {op!r}")
 
-    def _dx(self, request: Request, rows: list[dict[str, Any]]) -> Response:
+    def _dx(self, request: Request, rows: list[dict[str, Any]], schema: str | None = None) -> Response:
         query = request.query_params
         try:
             if "filter" in query:
@@ -217,10 +223,13 @@ class FakeImmyBot:
         except (ValueError, TypeError, KeyError) as error:
             return JSONResponse({"error": {"code": "InternalServerError", "message": str(error)}}, status_code=500)
         total = len(rows) if query.get("requireTotalCount") == "true" else -1
-        return JSONResponse({"data": rows[skip : skip + take], "totalCount": total, "groupCount": -1, "summary": None})
+        page = rows[skip : skip + take]
+        page = self.shaper.rows(schema, page) if schema else [self.shaper.untyped(row) for row in page]
+        body = {"data": page, "totalCount": total, "groupCount": -1, "summary": None}
+        return JSONResponse(self.shaper.complete("LoadResult", body))
 
     async def _computers_dx(self, request: Request) -> Response:
-        return self._dx(request, self.data.computers)
+        return self._dx(request, self.data.computers, "ComputerListViewModel")
 
     async def _computer(self, request: Request) -> Response:
         row = self._computer_row(request.path_params["computer_id"])
@@ -229,11 +238,13 @@ class FakeImmyBot:
         detail = {k: v for k, v in row.items() if not k.startswith("primaryUser")}
         if request.query_params.get("includePrimaryPerson") == "true":
             person = self.data.persons.get(row.get("primaryPersonId") or -1)
-            detail["primaryPerson"] = person and {
-                **person,
-                "displayName": f"{person['firstName']} {person['lastName']}",
-            }
-        return JSONResponse(detail)
+            detail["primaryPerson"] = person and self.shaper.complete(
+                "GetPersonResponse", {**person, "displayName": f"{person['firstName']} {person['lastName']}"}
+            )
+        if request.query_params.get("includeSessions") == "true":
+            sessions = self.store.for_computer(row["id"])
+            detail["sessions"] = [s.payload(self.shaper) for s in sessions]
+        return JSONResponse(self.shaper.complete("GetComputerResponse", detail))
 
     def _computer_row(self, computer_id: int) -> dict[str, Any] | None:
         if 0 < computer_id <= len(self.data.computers) and self.data.computers[computer_id - 1]["id"] == computer_id:
@@ -267,7 +278,10 @@ class FakeImmyBot:
                 computer, {**body, "maintenanceParams": {**params, "_displayName": item["name"]}}
             )
             started.append({"sessionId": session.id, "computerId": computer["id"]})
-        return JSONResponse({"sessionsStarted": started, "sessionsAlreadyInProgress": in_progress})
+        shaped = self.shaper.rows
+        body = {"sessionsStarted": shaped("RunImmyServiceResponseSession", started),
+                "sessionsAlreadyInProgress": shaped("RunImmyServiceResponseSession", in_progress)}  # fmt: skip
+        return JSONResponse(self.shaper.complete("RunImmyServiceResponseBody", body))
 
     def _semantic_errors(self, body: Any) -> list[str]:
         if not isinstance(body, dict):
@@ -294,14 +308,14 @@ class FakeImmyBot:
         if session is None:
             return JSONResponse({"error": {"code": "NotFound", "message": "Session not found"}}, status_code=404)
         include = request.query_params.get("includeActions") == "true"
-        payload = session.payload(include_actions=include)
+        payload = session.payload(self.shaper, include_actions=include)
         session.advance()  # the next read sees the next scripted status
         return JSONResponse(payload)
 
     async def _sessions_dx(self, request: Request) -> Response:
         computer_id = request.query_params.get("computerId")
         sessions = self.store.for_computer(int(computer_id)) if computer_id else list(self.store.sessions.values())
-        return self._dx(request, [s.dx_row() for s in sessions])
+        return self._dx(request, [s.dx_row() for s in sessions])  # untyped rows (`LoadResult.data`)
 
     async def _cancel(self, request: Request) -> Response:
         session = self.store.sessions.get(request.path_params["session_id"])
@@ -322,4 +336,4 @@ class FakeImmyBot:
             rows = [a for a in actions if not expression or self._matches(a, expression)]
         except (ValueError, TypeError) as error:
             return JSONResponse({"error": {"code": "InternalServerError", "message": str(error)}}, status_code=500)
-        return JSONResponse(rows)
+        return JSONResponse(self.shaper.rows("GetMaintenanceActionResponse", rows))

@@ -12,6 +12,7 @@ import logging
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.slack.answers import opened_channel, posted_ref
 from bot.slack.approvals.views import approval_card
 from bot.slack.requests.views import request_card
 from bot.workflow.model import MessageRef, Request
@@ -30,7 +31,7 @@ def slack_error(error: SlackApiError) -> str:
 
 async def dm_channel(client: AsyncWebClient, user: str) -> str:
     opened = await client.conversations_open(users=user)
-    return str(opened["channel"]["id"])
+    return opened_channel(opened)
 
 
 async def post_request_card(client: AsyncWebClient, request: Request) -> MessageRef:
@@ -39,20 +40,20 @@ async def post_request_card(client: AsyncWebClient, request: Request) -> Message
     if request.channel:
         try:
             posted = await client.chat_postMessage(channel=request.channel, text=text, blocks=blocks)
-            return MessageRef(channel=str(posted["channel"]), ts=str(posted["ts"]))
+            return posted_ref(posted, request.channel)
         except SlackApiError as error:
             if slack_error(error) not in CANNOT_POST_THERE:
                 raise
             log.info("cannot post the request card in its channel; using the DM", extra={"error": slack_error(error)})
     channel = await dm_channel(client, request.requester)
     posted = await client.chat_postMessage(channel=channel, text=text, blocks=blocks)
-    return MessageRef(channel=str(posted["channel"]), ts=str(posted["ts"]))
+    return posted_ref(posted, channel)
 
 
 async def post_approval_card(client: AsyncWebClient, request: Request, approval_channel: str) -> MessageRef:
     text, blocks = approval_card(request)
     posted = await client.chat_postMessage(channel=approval_channel, text=text, blocks=blocks)
-    return MessageRef(channel=str(posted["channel"]), ts=str(posted["ts"]))
+    return posted_ref(posted, approval_channel)
 
 
 async def refresh_cards(client: AsyncWebClient, request: Request) -> None:

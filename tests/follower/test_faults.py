@@ -136,8 +136,8 @@ SECRET = "hunter2-SUPER-secret-value"
 async def test_only_whitelisted_fields_reach_slack(rig: Rig, monkeypatch: pytest.MonkeyPatch) -> None:
     real_payload, real_action = FakeSession.payload, FakeSession.action
 
-    def payload(self: FakeSession, *, include_actions: bool = False) -> dict[str, Any]:
-        data = real_payload(self, include_actions=include_actions)
+    def payload(self: FakeSession, shaper: Any = None, *, include_actions: bool = False) -> dict[str, Any]:
+        data = real_payload(self, shaper, include_actions=include_actions)
         data["sessionJobArgs"]["maintenanceItem"] = {
             "details": {"taskConfigurationDetails": {"taskParameterValues": {"ApiKey": {"value": SECRET}}}}
         }

@@ -19,6 +19,7 @@ import pytest_asyncio
 from bot.config import Settings, load_settings
 from bot.sandbox.immy_data import generate
 from bot.sandbox.immy_sandbox import ImmySandbox, immy_sandbox
+from bot.sandbox.immy_shapes import Shape
 from bot.sandbox.slack import FakeSlack
 from bot.sandbox.slack_seed import SeededWorkspace, seed_workspace
 from bot.sandbox.slack_state import Message
@@ -84,7 +85,7 @@ def make_settings(tmp: Path, fake: FakeSlack, ws: SeededWorkspace, env: dict[str
 
 
 @contextlib.asynccontextmanager
-async def world_of(tmp: Path, *, mode: str = "http", **extra: Any) -> AsyncIterator[World]:
+async def world_of(tmp: Path, *, mode: str = "http", shape: Shape = "full", **extra: Any) -> AsyncIterator[World]:
     fake = FakeSlack()
     ws = seed_workspace(fake)
     fake.add_user(DIRECT_APPROVER, "dave", real_name="Dave Approver", email="dave@example.com")
@@ -97,7 +98,7 @@ async def world_of(tmp: Path, *, mode: str = "http", **extra: Any) -> AsyncItera
         async with contextlib.AsyncExitStack() as stack:
             await stack.enter_async_context(fake.serve())
             sandbox = await stack.enter_async_context(
-                immy_sandbox(tmp, data=generate(7, computers=60), body_validator=shared_body_validator())
+                immy_sandbox(tmp, data=generate(7, computers=60), body_validator=shared_body_validator(), shape=shape)
             )
             os.environ["REQUESTS_CA_BUNDLE"] = sandbox.env["REQUESTS_CA_BUNDLE"]
             settings = make_settings(tmp, fake, ws, sandbox.env, **extra)

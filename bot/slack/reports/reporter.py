@@ -28,6 +28,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.logs import request_context
 from bot.slack import blocks as kit
+from bot.slack.answers import posted_ref
 from bot.slack.approvals.views import approval_card
 from bot.slack.reports import ids, recovery
 from bot.slack.reports.views import INLINE_COMPUTERS, final_summary, status_message, summary_csv
@@ -137,7 +138,7 @@ class SlackReporter:
             answer = await self._client.chat_postMessage(
                 channel=card.channel, thread_ts=card.ts, text=text, blocks=blocks
             )
-            state.ref = MessageRef(channel=str(answer["channel"]), ts=str(answer["ts"]))
+            state.ref = posted_ref(answer, card.channel)
             await self._save(request.id, state.ref)
         else:
             await self._client.chat_update(channel=state.ref.channel, ts=state.ref.ts, text=text, blocks=blocks)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from slack_sdk.errors import SlackApiError
 
+from bot.slack.answers import answer_field
 from bot.slack.requests import ids
 from bot.slack.requests.form import FormError, RequestForm
 from bot.slack.text import escape
@@ -41,9 +42,8 @@ async def _profile_email(services: Services, user: str) -> str | None:
     except SlackApiError as error:
         log.info("users.info failed", extra={"error": error.response.get("error")})
         return None
-    profile = (info.get("user") or {}).get("profile") or {}
-    email = profile.get("email")
-    return str(email).strip() if email else None
+    email = answer_field(info, "user", "profile", "email")  # absent when the workspace hides emails
+    return str(email).strip() if isinstance(email, str) and email.strip() else None
 
 
 async def _computers_for_email(services: Services, email: str) -> list[Computer]:

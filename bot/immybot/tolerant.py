@@ -1,0 +1,89 @@
+"""Reading ImmyBot's answers as its OpenAPI document allows (SPEC §5), and failing clearly otherwise.
+
+`parse(adapter, data, route)` validates one answer; any failure (pydantic's, or a body of the wrong
+shape) becomes ONE `ImmyUnexpectedContent` naming the route, never a raw `ValidationError`.
+`Rows(row_type)` reads a list row by row: a row that cannot be used (a software item or computer
+whose id is null) is skipped, logged with its position and reason (never its values), and counted
+in `immybot_slack_immybot_rows_skipped_total{route}`; it never fails the list it came in.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Generic, TypeVar
+
+from pydantic import TypeAdapter, ValidationError
+
+from bot import metrics
+from bot.immybot.errors import ImmyUnexpectedContent
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+def _first_error(error: ValidationError) -> str:
+    first = error.errors()[0]
+    where = ".".join(str(p) for p in first.get("loc", ()))
+    return f"{where or 'body'}: {first.get('msg')}"
+
+
+class Rows(Generic[T]):
+    """A list of `row_type`, validated whole (the fast path) or, when that fails, row by row."""
+
+    def __init__(self, row_type: Any, *, usable: Any = None) -> None:
+        self._list: TypeAdapter[list[T]] = TypeAdapter(list[row_type])
+        self._row: TypeAdapter[T] = TypeAdapter(row_type)
+        self._usable = usable  # an extra test of a validated row (e.g. `id is not None`)
+
+    def parse(self, data: Any, route: str) -> list[T]:
+        if data is None:
+            return []
+        if not isinstance(data, list):
+            raise ImmyUnexpectedContent(route, f"a JSON {type(data).__name__} where a list was expected")
+        try:
+            rows = self._list.validate_python(data)
+        except ValidationError:
+            rows = None
+        if rows is not None and (self._usable is None or all(map(self._usable, rows))):
+            return rows
+        kept: list[T] = []
+        reasons: list[str] = []
+        for position, raw in enumerate(data):
+            try:
+                row = self._row.validate_python(raw)
+            except ValidationError as error:
+                reasons.append(f"row {position}: {_first_error(error)}")
+                continue
+            if self._usable is not None and not self._usable(row):
+                reasons.append(f"row {position}: no id")
+                continue
+            kept.append(row)
+        skipped(route, len(reasons), reasons[0])
+        return kept
+
+
+def skipped(route: str, count: int, first_reason: str) -> None:
+    """Log and count rows of `route` that could not be used."""
+    if count:
+        log.warning("immybot rows skipped", extra={"route": route, "skipped": count, "first": first_reason})
+        metrics.IMMYBOT_ROWS_SKIPPED.labels(metrics.route_template(route.split(" ", 1)[-1])).inc(count)
+
+
+def parse(adapter: TypeAdapter[Any] | Rows[Any], data: Any, route: str) -> Any:
+    """`data` read with `adapter`; anything it cannot read is an `ImmyUnexpectedContent` naming `route`."""
+    if isinstance(adapter, Rows):
+        return adapter.parse(data, route)
+    try:
+        return adapter.validate_python(data)
+    except ValidationError as error:
+        raise ImmyUnexpectedContent(route, _first_error(error)) from None
+    except (TypeError, AttributeError, KeyError) as error:  # a validator surprised by a shape: still one error
+        raise ImmyUnexpectedContent(route, f"unreadable body ({type(error).__name__})") from None
+
+
+def with_id(data: Any, resource_id: int) -> Any:
+    """A by-id answer without its (not required) `id`, or with a null one, is about the id we asked for."""
+    if isinstance(data, dict) and data.get("id") is None:
+        return {**data, "id": resource_id}
+    return data
