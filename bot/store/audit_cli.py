@@ -1,11 +1,13 @@
 """`audit export` and `audit verify`: read-only, streaming, constant memory.
 
-Export builds each line inside SQLite (`json_object` for JSONL, quoting by RFC 4180 for CSV), so
-Python only writes text, one `fetchmany` batch at a time: memory does not grow with the log.
+JSONL lines are built inside SQLite (`json_object`: exact, NUL included); CSV goes through the one
+CSV writer (`bot.safe_csv`: Python's `csv`, cells defused for spreadsheets). Both stream one
+`fetchmany` batch at a time: memory does not grow with the log.
 """
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 from contextlib import aclosing
@@ -16,6 +18,7 @@ from urllib.parse import quote
 import aiosqlite
 
 from bot.config import StoreSettings
+from bot.safe_csv import SafeCsvWriter
 from bot.store import audit
 from bot.store.audit import FIELDS, JSON_FIELDS, ChainReport
 from bot.store.store import open_connection
@@ -29,21 +32,8 @@ def _line_sql() -> str:
     return f"json_object({', '.join(parts)})"
 
 
-def _csv_sql() -> str:
-    """One RFC 4180 line per row, built by SQLite's printf: NULL is empty; free text and JSON always
-    quoted (an empty string `""` stays distinct from NULL). Ids, times, event and action names,
-    Slack IDs and hex digests go out bare: `audit.append` refuses values with , " CR or LF there."""
-    args = []
-    for name in FIELDS:
-        if name in audit.BARE_FIELDS:
-            args.append(f"COALESCE({name}, '')")
-        else:
-            args.append(f"COALESCE('\"' || replace({name}, '\"', '\"\"') || '\"', '')")
-    return f"printf('{','.join('%s' for _ in FIELDS)}', {', '.join(args)})"
-
-
 JSONL_SELECT = f"SELECT {_line_sql()} FROM audit"
-CSV_SELECT = f"SELECT {_csv_sql()} FROM audit"
+CSV_SELECT = f"SELECT {audit.COLUMNS} FROM audit"
 
 
 async def open_readonly(path: Path | str) -> aiosqlite.Connection:
@@ -54,6 +44,12 @@ async def open_readonly(path: Path | str) -> aiosqlite.Connection:
     conn = await open_connection(f"file:{quote(str(path.resolve()))}?mode=ro", uri=True, isolation_level=None)
     await conn.execute("PRAGMA busy_timeout=5000")
     return conn
+
+
+def _flush(buffer: io.StringIO, out: TextIO) -> None:
+    out.write(buffer.getvalue())
+    buffer.seek(0)
+    buffer.truncate()
 
 
 async def write_export(
@@ -70,14 +66,21 @@ async def write_export(
         raise ValueError(f"unknown format {fmt!r}")
     where, params = audit.where_clause(since=since, request_id=request_id)
     select = JSONL_SELECT if fmt == "jsonl" else CSV_SELECT
-    if fmt == "csv":
-        out.write(",".join(FIELDS) + "\n")
+    buffer = io.StringIO()  # a batch of CSV lines, handed to `out` in one write
+    writer = SafeCsvWriter(buffer) if fmt == "csv" else None
+    if writer is not None:
+        writer.row(FIELDS)
+        _flush(buffer, out)
     count = 0
     # aclosing: a reader that leaves early (`| head`) closes the cursor before the connection
     async with aclosing(audit.iter_batches(conn, f"{select}{where} ORDER BY id", params, batch)) as batches:
         async for rows in batches:
-            out.write("\n".join(row[0] for row in rows))
-            out.write("\n")
+            if writer is not None:
+                writer.rows(rows)  # stored values: nested ones already canonical JSON text
+                _flush(buffer, out)
+            else:
+                out.write("\n".join(row[0] for row in rows))
+                out.write("\n")
             count += len(rows)
     return count
 
