@@ -183,8 +183,9 @@ def _readable(fake: FakeSlack, params: dict[str, Any]) -> SlackChannel:
 
 
 def _listed(fake: FakeSlack, message: Message, params: dict[str, Any]) -> dict[str, Any]:
-    """A message as a history read lists it: `metadata` only with `include_all_metadata`."""
-    data = message.to_api(fake.bot_id)
+    """A message as a history read lists it: `bot_id` only on the bot's own, `metadata` only with
+    `include_all_metadata`."""
+    data = message.to_api(fake.bot_id if message.user == fake.bot_user_id else None)
     if str(params.get("include_all_metadata", "")).lower() not in ("1", "true"):
         data.pop("metadata", None)
     if message.files:

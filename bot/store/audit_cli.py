@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import os
 import sys
+from collections.abc import Iterable
 from contextlib import aclosing
 from pathlib import Path
 from typing import TextIO
@@ -22,6 +23,7 @@ from bot.safe_csv import SafeCsvWriter
 from bot.store import audit
 from bot.store.audit import FIELDS, JSON_FIELDS, ChainReport
 from bot.store.store import open_connection
+from bot.workflow.checkpoints import Checkpoint
 
 
 def _line_sql() -> str:
@@ -89,6 +91,31 @@ async def verify_file(path: Path | str) -> ChainReport:
     conn = await open_readonly(path)
     try:
         return await audit.verify_chain(conn)
+    finally:
+        await conn.close()
+
+
+async def checkpoint_problems(path: Path | str, checkpoints: Iterable[Checkpoint]) -> list[str | None]:
+    """Per checkpoint: None when the database holds that row with that hash, else what is wrong."""
+    conn = await open_readonly(path)
+    try:
+        found = list(await conn.execute_fetchall("SELECT MAX(id) FROM audit"))
+        newest = found[0][0] if found else None
+        problems: list[str | None] = []
+        for checkpoint in checkpoints:
+            rows = list(await conn.execute_fetchall("SELECT hash FROM audit WHERE id = ?", (checkpoint.row,)))
+            if not rows:
+                problems.append(
+                    f"the database has no row {checkpoint.row} (its newest row is {newest or 'none'}): rows were cut "
+                    "from the end of the log, or this is an older copy of the database"
+                )
+            elif rows[0][0] != checkpoint.hash:
+                problems.append(
+                    f"row {checkpoint.row} has hash {rows[0][0]}: the chain was rewritten or rebuilt since"
+                )
+            else:
+                problems.append(None)
+        return problems
     finally:
         await conn.close()
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 log = logging.getLogger(__name__)
 
 _HASH = re.compile(r"^[0-9a-f]{64}$")
-POLL_MAX_SECONDS = 30.0
+POLL_MAX_SECONDS = 1.0  # a head read is one indexed row: cheap enough to notice a move within a second
 POLL_MIN_SECONDS = 0.05
 
 
