@@ -111,3 +111,17 @@ def test_cli_settings_error_is_one_line_exit_2(valid_env, monkeypatch) -> None:
         "immybot-slack: settings error: APPROVERS: 'nobody' is not a Slack user (U…, W…) or user group (S…) ID"
     ]
     assert "Traceback" not in proc.stderr
+
+
+def test_audit_checkpoint_settings(valid_env, monkeypatch) -> None:
+    s = load_settings()
+    assert (s.checkpoint_channel, s.audit_checkpoint_minutes) == (s.approval_channel, 60)  # SPEC §10 defaults
+    monkeypatch.setenv("AUDIT_CHECKPOINT_CHANNEL", " G0AUDIT ")
+    monkeypatch.setenv("AUDIT_CHECKPOINT_MINUTES", "0.5")
+    s = load_settings()
+    assert (s.checkpoint_channel, s.audit_checkpoint_minutes * 60) == ("G0AUDIT", 30)
+    for name, value in (("AUDIT_CHECKPOINT_CHANNEL", "#audit"), ("AUDIT_CHECKPOINT_MINUTES", "0")):
+        monkeypatch.setenv(name, value)
+        with pytest.raises(SettingsError, match=name):
+            load_settings()
+        monkeypatch.delenv(name)
