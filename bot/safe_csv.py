@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterable
 from typing import TextIO
 
-FORMULA_START = frozenset("=+-@\t\r")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
@@ -30,10 +30,10 @@ def safe_cell(value: object) -> str:
     """One cell's text: None is empty, anything else its `str`, defused."""
     if value is None:
         return ""
-    text = value if isinstance(value, str) else str(value)
-    if not text.isprintable():  # a fast C check; most cells are plain printable text
+    text = value if value.__class__ is str else str(value)  # most cells are str: no copy
+    if not text.isprintable():
         text = _CONTROL.sub(_json_escape, text)
-    if text[:1] in FORMULA_START:
+    if text.startswith(FORMULA_START):
         text = "'" + text
     return text
 
