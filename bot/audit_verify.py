@@ -53,10 +53,14 @@ async def run_verify(db: str | None, *, offline: bool = False, checkpoints: Sequ
     if found.error is not None:
         print(f"ERROR: checkpoints not checked: {found.error}")
         return 2
-    if not found.checkpoints:
-        print(f"WARNING: no audit checkpoint found in {found.where} yet: only the chain was checked")
-        return 0
     path = Path(db) if db else settings.audit_db
+    if not found.checkpoints:
+        if await audit_cli.newest_row(path) is None:
+            print("Checkpoints: none yet, and the log is empty")
+            return 0
+        print(f"ERROR: no audit checkpoint found in {found.where}, so rows cut from the end would not show "
+              "(deleted messages? another channel? the bot not in it?); --offline checks the chain alone")
+        return 2
     problems = await audit_cli.checkpoint_problems(path, found.checkpoints)
     for checkpoint, problem in zip(found.checkpoints, problems, strict=True):
         print(f"OK: {checkpoint.label()}" if problem is None else f"FAIL: {checkpoint.label()}: {problem}")

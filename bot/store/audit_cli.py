@@ -95,6 +95,15 @@ async def verify_file(path: Path | str) -> ChainReport:
         await conn.close()
 
 
+async def newest_row(path: Path | str) -> int | None:
+    conn = await open_readonly(path)
+    try:
+        found = list(await conn.execute_fetchall("SELECT MAX(id) FROM audit"))
+        return int(found[0][0]) if found and found[0][0] is not None else None
+    finally:
+        await conn.close()
+
+
 async def checkpoint_problems(path: Path | str, checkpoints: Iterable[Checkpoint]) -> list[str | None]:
     """Per checkpoint: None when the database holds that row with that hash, else what is wrong."""
     conn = await open_readonly(path)

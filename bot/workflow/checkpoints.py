@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 _HASH = re.compile(r"^[0-9a-f]{64}$")
 POLL_MAX_SECONDS = 1.0  # a head read is one indexed row: cheap enough to notice a move within a second
 POLL_MIN_SECONDS = 0.05
+RETRY_FIRST_SECONDS = 5.0  # after a failed post (Slack down, bot not in the channel): back off, doubling
+RETRY_MAX_SECONDS = 300.0
 
 
 @dataclass(frozen=True)
@@ -99,14 +101,20 @@ class Checkpointer:
         return checkpoint
 
     async def _run(self) -> None:
+        failures = 0
         while True:
             try:
                 await self.tick()
+                failures = 0
+                await asyncio.sleep(self.poll_seconds)
             except asyncio.CancelledError:
                 raise
-            except Exception as error:  # Slack down, channel missing: try again next round, never stop
-                log.warning("audit checkpoint not posted; retrying", extra={"error": _describe(error)})
-            await asyncio.sleep(self.poll_seconds)
+            except Exception as error:  # Slack down, channel missing: back off and try again, never stop
+                failures += 1
+                delay = min(RETRY_MAX_SECONDS, RETRY_FIRST_SECONDS * 2 ** min(failures - 1, 10))
+                log.warning("audit checkpoint not posted; retrying in %.0f s", delay,
+                            extra={"error": _describe(error)})
+                await asyncio.sleep(delay)
 
     async def aclose(self) -> None:
         if self._task is None:

@@ -16,6 +16,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.sandbox.slack import FakeSlack
 from bot.sandbox.slack_seed import SeededWorkspace
 from bot.slack.checkpoints import CHECKPOINT_EVENT, SlackCheckpoints
+from bot.store import Store
 from bot.store.audit import FIELDS, JSON_FIELDS, db_values, decode, row_hash
 from bot.workflow.checkpoints import Checkpointer
 from tests.conftest import REPO
@@ -151,6 +152,12 @@ async def test_no_token_or_no_slack_is_said_and_fails(tmp_path: Path, fake_slack
     assert code == 2 and "OK: 6 rows" in out and "SLACK_BOT_TOKEN is not set" in out and "--offline" in out
     code, out = await _verify(tmp_path, db, **{**_slack_env(fake_slack, channel), "SLACK_API_URL": "http://127.0.0.1:9/api/"})
     assert code == 2 and "could not reach Slack" in out, out
+    code, out = await _verify(tmp_path, db, **_slack_env(fake_slack, slack_workspace.ops_channel))  # none there
+    assert code == 2 and f"no audit checkpoint found in Slack channel {slack_workspace.ops_channel}" in out, out
+    empty = tmp_path / "empty.db"
+    await (await Store.open(empty)).close()
+    code, out = await _verify(tmp_path, empty, **_slack_env(fake_slack, slack_workspace.ops_channel))
+    assert code == 0 and "none yet, and the log is empty" in out, out
     fake_slack.granted_scopes = {"chat:write"}
     code, out = await _verify(tmp_path, db, **_slack_env(fake_slack, channel))
     assert code == 2 and "missing_scope" in out and "channels:history" in out, out
