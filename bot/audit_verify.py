@@ -19,6 +19,10 @@ from pathlib import Path
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import CheckpointReadSettings
@@ -78,6 +82,7 @@ async def from_slack(settings: CheckpointReadSettings) -> Found:
     client = AsyncWebClient(
         token=settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_url,
         timeout=SLACK_TIMEOUT_SECONDS,
+        retry_handlers=[AsyncConnectionErrorRetryHandler(), AsyncRateLimitErrorRetryHandler(max_retry_count=2)],
     )
     where = f"Slack channel {channel}"
     try:
