@@ -43,8 +43,14 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--since", metavar="ISO", help="only rows at or after this UTC time (ISO 8601)")
     export.add_argument("--request", metavar="ID", type=int, help="only rows of this request")
     export.add_argument("--db", metavar="PATH", help="database file (default: AUDIT_DB)")
-    verify = audit_sub.add_parser("verify", help="recompute the hash chain; exit 1 naming the first bad row")
+    verify = audit_sub.add_parser(
+        "verify", help="recompute the hash chain and compare the checkpoints in Slack; exit 1 naming what is wrong"
+    )
     verify.add_argument("--db", metavar="PATH", help="database file (default: AUDIT_DB)")
+    where = verify.add_mutually_exclusive_group()
+    where.add_argument("--checkpoint", metavar="ID:HASH", action="append", default=[],
+                       help="compare this checkpoint instead of reading Slack's (repeatable)")
+    where.add_argument("--offline", action="store_true", help="check the chain alone, no checkpoints")
     return parser
 
 
@@ -80,5 +86,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             return asyncio.run(
                 audit_cli.export(fmt=args.format, since=args.since, request_id=args.request, db=args.db)
             )
-        return asyncio.run(audit_cli.verify(db=args.db))
+        from bot.audit_verify import run_verify
+
+        return asyncio.run(run_verify(args.db, offline=args.offline, checkpoints=args.checkpoint))
     raise AssertionError(args.command)  # pragma: no cover - argparse guarantees a command

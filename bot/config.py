@@ -110,6 +110,8 @@ class Settings(BaseSettings):
     approval_ttl_hours: float = Field(default=24.0, gt=0)
 
     audit_db: Path = Path("./immybot-slack.db")
+    audit_checkpoint_channel: str | None = None  # default: APPROVAL_CHANNEL (SPEC §10)
+    audit_checkpoint_minutes: float = Field(default=60.0, gt=0)
     session_poll_seconds: float = Field(default=15.0, ge=0.2)
     session_max_wait_hours: float = Field(default=24.0, gt=0)
     catalog_refresh_minutes: float = Field(default=15.0, gt=0)
@@ -214,6 +216,11 @@ class Settings(BaseSettings):
             raise ValueError(f"{value!r} is not a Slack channel ID (C…, G…)")
         return value
 
+    @field_validator("audit_checkpoint_channel")
+    @classmethod
+    def _checkpoint_channel(cls, value: str | None) -> str | None:
+        return cls._channel(value) if value and value.strip() else None
+
     @field_validator("approvers", "requesters", mode="before")
     @classmethod
     def _split(cls, value: object) -> object:
@@ -260,6 +267,11 @@ class Settings(BaseSettings):
     @property
     def instance_discovery(self) -> bool:
         return urlsplit(self.immybot_authority_host).hostname in KNOWN_AUTHORITY_HOSTS
+
+    @property
+    def checkpoint_channel(self) -> str:
+        """Where audit checkpoints go (SPEC §10)."""
+        return self.audit_checkpoint_channel or self.approval_channel
 
     @property
     def socket_mode(self) -> bool:
@@ -315,3 +327,16 @@ class StoreSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
     audit_db: Path = Path("./immybot-slack.db")
+
+
+class CheckpointReadSettings(StoreSettings):
+    """What `audit verify` needs to read the checkpoints back from Slack; nothing else is required."""
+
+    slack_bot_token: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    approval_channel: str | None = None
+    audit_checkpoint_channel: str | None = None
+
+    @property
+    def checkpoint_channel(self) -> str | None:
+        return (self.audit_checkpoint_channel or "").strip() or (self.approval_channel or "").strip() or None

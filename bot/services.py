@@ -28,9 +28,11 @@ from bot.immybot.client import ImmyBotClient
 from bot.sandbox.server import serve
 from bot.slack import cards
 from bot.slack.app import immybot_transport, make_app, make_client, wire
+from bot.slack.checkpoints import SlackCheckpoints
 from bot.slack.groups import SlackGroupDirectory
 from bot.store import Store
 from bot.web import build_web_app
+from bot.workflow.checkpoints import Checkpointer
 from bot.workflow.expiry import expiry_loop
 from bot.workflow.follower import Follower
 from bot.workflow.model import Request, RequestState
@@ -63,6 +65,7 @@ class Services:
     app: AsyncApp
     health: HealthCheck
     catalog_ready: asyncio.Task[None] | None = None  # the first catalog load (it never raises)
+    checkpoints: Checkpointer | None = None  # audit checkpoints in Slack (SPEC §10)
     background: set[asyncio.Task[Any]] = field(default_factory=set)
 
     # ---- metrics the listeners report through (no Prometheus in the listeners) ----------------
@@ -133,6 +136,8 @@ async def build_services(settings: Settings) -> AsyncIterator[Services]:
         store = await Store.open(settings.audit_db)
         stack.push_async_callback(store.close)
         client = make_client(settings)
+        checkpoints = _checkpointer(settings, store, client)
+        stack.push_async_callback(checkpoints.aclose)  # pushed early: runs after every other part stopped
         app = make_app(settings, client)
         policy = Policy.from_settings(settings, SlackGroupDirectory(client))
         service = RequestService(store, policy)
@@ -165,7 +170,7 @@ async def build_services(settings: Settings) -> AsyncIterator[Services]:
             refresh_minutes=settings.catalog_refresh_minutes,
         )
         services = Services(settings, store, service, policy, immybot, catalog, follower, client, app, health,
-                            catalog_ready=catalog_ready)
+                            catalog_ready=catalog_ready, checkpoints=checkpoints)
         wire(app, services)
         await reporter.resume_summaries(service, sessions)  # before the follower claims any summary itself
         await follower.start()
@@ -173,7 +178,17 @@ async def build_services(settings: Settings) -> AsyncIterator[Services]:
         every = min(EXPIRY_CHECK_MAX_SECONDS, max(0.2, settings.approval_ttl_hours * 3600 / 10))
         expiry = asyncio.create_task(expiry_loop(service, every, services.on_expired), name="expiry-loop")
         stack.push_async_callback(_cancel, expiry)
+        await checkpoints.start()
         yield services
+
+
+def _checkpointer(settings: Settings, store: Store, client: AsyncWebClient) -> Checkpointer:
+    async def head() -> tuple[int, str] | None:
+        async with store.read() as tx:
+            return await tx.audit_head()
+
+    poster = SlackCheckpoints(client, settings.checkpoint_channel)
+    return Checkpointer(head, poster.post, every_seconds=settings.audit_checkpoint_minutes * 60)
 
 
 async def _cancel(task: asyncio.Task[Any]) -> None:

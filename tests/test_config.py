@@ -154,3 +154,17 @@ def test_plain_http_immybot_stops_start_up_naming_the_variable(valid_env, monkey
     assert proc.stderr.strip().splitlines() == ["immybot-slack: settings error: IMMYBOT_BASE_URL: "
                                                 "'http://immy.example.test' must be https:// (plain http is "
                                                 "allowed only for a loopback host)"]
+
+
+def test_audit_checkpoint_settings(valid_env, monkeypatch) -> None:
+    s = load_settings()
+    assert (s.checkpoint_channel, s.audit_checkpoint_minutes) == (s.approval_channel, 60)  # SPEC §10 defaults
+    monkeypatch.setenv("AUDIT_CHECKPOINT_CHANNEL", " G0AUDIT ")
+    monkeypatch.setenv("AUDIT_CHECKPOINT_MINUTES", "0.5")
+    s = load_settings()
+    assert (s.checkpoint_channel, s.audit_checkpoint_minutes * 60) == ("G0AUDIT", 30)
+    for name, value in (("AUDIT_CHECKPOINT_CHANNEL", "#audit"), ("AUDIT_CHECKPOINT_MINUTES", "0")):
+        monkeypatch.setenv(name, value)
+        with pytest.raises(SettingsError, match=name):
+            load_settings()
+        monkeypatch.delenv(name)

@@ -45,6 +45,8 @@ METHOD_SCOPES: dict[str, set[str]] = {
     # reading the request's thread back (a summary claimed by a process that died): its channel, private
     # channel or the requester's DM with the bot
     "conversations_replies": {"channels:history", "groups:history", "im:history"},
+    # audit checkpoints read back by `audit verify` (SPEC §10): the checkpoint channel, public or private
+    "conversations_history": {"channels:history", "groups:history"},
     "conversations_join": {"channels:join"},
     "reactions_add": {"reactions:write"},
 }

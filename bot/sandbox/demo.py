@@ -106,10 +106,11 @@ async def _run(tmp: Path, out: Out, immy_shape: Shape = "full") -> Outcome:
     out.say(f"Audit log ({len(rows)} rows, {tmp.name}/demo.db):")
     out.say(audit_table(rows))
     report = await world.verify()
+    checkpoints = await world.checkpoint_lines()
     out.say()
-    out.say(f"$ immybot-slack audit verify\n{report.line()}")
-    if not report.ok:
-        raise DemoFailed(f"audit verify: {report.line()}")
+    out.say("\n".join(["$ immybot-slack audit verify", report.line(), *(line for _, line in checkpoints)]))
+    if not report.ok or not all(ok for ok, _ in checkpoints):
+        raise DemoFailed(f"audit verify: {report.line()} {[line for _, line in checkpoints]}")
     return Outcome(request_id, result, len(rows))
 
 

@@ -90,6 +90,25 @@ class DemoWorld:
 
         return await verify_file(self.db_path)
 
+    async def checkpoint_lines(self) -> list[tuple[bool, str]]:
+        """`audit verify`'s checkpoint lines for the newest checkpoint the bot posted (read from the fake's
+        state, as `conversations.history` would list it: the fake has stopped serving by now)."""
+        from bot.slack.checkpoints import CHECKPOINT_EVENT
+        from bot.store.audit_cli import checkpoint_problems
+        from bot.workflow.checkpoints import checkpoint_from_payload
+
+        for message in reversed(self.fake.message_log):
+            metadata = message.metadata or {}
+            if metadata.get("event_type") == CHECKPOINT_EVENT and message.user == self.fake.bot_user_id:
+                checkpoint = checkpoint_from_payload(
+                    metadata.get("event_payload"), f"Slack {message.channel}, message {message.ts}"
+                )
+                if checkpoint is not None:
+                    [problem] = await checkpoint_problems(self.db_path, [checkpoint])
+                    ok = problem is None
+                    return [(ok, f"OK: {checkpoint.label()}" if ok else f"FAIL: {checkpoint.label()}: {problem}")]
+        return [(False, "FAIL: the bot posted no audit checkpoint")]
+
 
 def _audit_columns() -> str:
     from bot.store import audit

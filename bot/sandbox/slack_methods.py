@@ -7,10 +7,11 @@ fault knobs and recording around it. Views live in `slack_views_api`.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from bot.sandbox.slack_state import SlackChannel, UploadedFile
+from bot.sandbox.slack_state import Message, SlackChannel, UploadedFile
 from bot.sandbox.slack_validate import BlockKitError, check_message
 
 if TYPE_CHECKING:
@@ -78,12 +79,34 @@ def chat_post_message(fake: FakeSlack, params: dict[str, Any]) -> dict[str, Any]
     thread_ts = params.get("thread_ts") or None
     if thread_ts and fake.find_message(channel.id, str(thread_ts)) is None:
         raise SlackError("thread_not_found")  # stricter than Slack, which would post a lone message
-    metadata = params.get("metadata")
+    metadata, warning = checked_metadata(fake, "chat.postMessage", params.get("metadata"))
     broadcast = str(params.get("reply_broadcast", "")).lower() in ("1", "true")
     message = fake.add_message(
         channel.id, fake.bot_user_id, text, blocks, thread_ts=thread_ts, metadata=metadata, reply_broadcast=broadcast
     )
-    return {"channel": channel.id, "ts": message.ts, "message": message.to_api(fake.bot_id)}
+    answer = {"channel": channel.id, "ts": message.ts, "message": message.to_api(fake.bot_id)}
+    return answer | ({"warning": warning, "response_metadata": {"warnings": [warning]}} if warning else {})
+
+
+_EVENT_TYPE = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def checked_metadata(fake: FakeSlack, method: str, metadata: Any) -> tuple[dict | None, str | None]:
+    """Message metadata as Slack keeps it: `{"event_type", "event_payload"}`. An `event_type` with other
+    than letters, digits, `_` and `-`, or no object payload, is ignored with an `invalid_metadata_schema`
+    warning (docs.slack.dev/messaging/message-metadata); the message is still posted."""
+    if metadata in (None, "", {}):
+        return None, None
+    valid = (
+        isinstance(metadata, dict)
+        and isinstance(metadata.get("event_type"), str)
+        and bool(_EVENT_TYPE.match(metadata["event_type"]))
+        and isinstance(metadata.get("event_payload"), dict)
+    )
+    if not valid:
+        fake.warn(method, f"invalid_metadata_schema: {metadata!r}")
+        return None, "invalid_metadata_schema"
+    return {"event_type": metadata["event_type"], "event_payload": metadata["event_payload"]}, None
 
 
 def chat_update(fake: FakeSlack, params: dict[str, Any]) -> dict[str, Any]:
@@ -99,7 +122,7 @@ def chat_update(fake: FakeSlack, params: dict[str, Any]) -> dict[str, Any]:
     if "blocks" in params:
         message.blocks = blocks
     if params.get("metadata"):
-        message.metadata = params["metadata"]
+        message.metadata = checked_metadata(fake, "chat.update", params["metadata"])[0] or message.metadata
     return {"channel": channel.id, "ts": message.ts, "text": text, "message": message.to_api(fake.bot_id)}
 
 
@@ -148,15 +171,74 @@ def history_scope(channel: SlackChannel) -> str:
     return "im:history" if channel.is_im else "groups:history" if channel.is_private else "channels:history"
 
 
-def conversations_replies(fake: FakeSlack, params: dict[str, Any]) -> dict[str, Any]:
-    """A thread, parent first, oldest first; `metadata` only with `include_all_metadata`; cursor-paged."""
+def _readable(fake: FakeSlack, params: dict[str, Any]) -> SlackChannel:
+    """The channel a history read names, once the bot may read it (scope, membership)."""
     channel = resolve_channel(fake, str(required(params, "channel")))
-    ts = str(required(params, "ts"))
     needed = history_scope(channel)
     if fake.granted_scopes is not None and needed not in fake.granted_scopes:
         raise SlackError("missing_scope", f"needed: {needed}")
     if not channel.bot_member:
         raise SlackError("not_in_channel")
+    return channel
+
+
+def _listed(fake: FakeSlack, message: Message, params: dict[str, Any]) -> dict[str, Any]:
+    """A message as a history read lists it: `bot_id` only on the bot's own, `metadata` only with
+    `include_all_metadata`."""
+    data = message.to_api(fake.bot_id if message.user == fake.bot_user_id else None)
+    if str(params.get("include_all_metadata", "")).lower() not in ("1", "true"):
+        data.pop("metadata", None)
+    if message.files:
+        data["files"] = [_file_api(fake, file_id) for file_id in message.files if file_id in fake.files]
+    return data
+
+
+def conversations_history(fake: FakeSlack, params: dict[str, Any]) -> dict[str, Any]:
+    """A channel's messages (thread replies only when broadcast), newest first, within `oldest`/`latest`
+    (`inclusive`); `metadata` only with `include_all_metadata`; cursor-paged, `limit` default 100, max 999."""
+    channel = _readable(fake, params)
+    try:
+        limit = min(int(params.get("limit") or 100), 999)
+        start = int(params.get("cursor") or 0)
+        oldest = _ts(params.get("oldest") or "0")
+        latest = _ts(params["latest"]) if params.get("latest") else None
+    except ValueError:
+        raise SlackError("invalid_cursor" if params.get("cursor") else "invalid_arguments") from None
+    if limit < 1 or start < 0:
+        raise SlackError("invalid_limit" if limit < 1 else "invalid_cursor")
+    inclusive = str(params.get("inclusive", "")).lower() in ("1", "true")
+
+    def within(ts: tuple[int, int]) -> bool:
+        above = ts >= oldest if inclusive else ts > oldest
+        below = latest is None or (ts <= latest if inclusive else ts < latest)
+        return above and below
+
+    listed = [
+        m for m in fake.message_log
+        if m.channel == channel.id and not m.deleted and (not m.is_reply or m.reply_broadcast) and within(_ts(m.ts))
+    ]
+    listed.sort(key=lambda m: _ts(m.ts), reverse=True)
+    page = listed[start : start + limit]
+    after = start + len(page)
+    more = after < len(listed)
+    return {
+        "messages": [_listed(fake, m, params) for m in page],
+        "has_more": more,
+        "pin_count": 0,
+        "response_metadata": {"next_cursor": str(after) if more else ""},
+    }
+
+
+def _ts(value: object) -> tuple[int, int]:
+    """A Slack ts (`1700000000.000100`) as a sortable pair."""
+    seconds, _, micros = str(value).partition(".")
+    return int(seconds), int((micros or "0").ljust(6, "0")[:6])
+
+
+def conversations_replies(fake: FakeSlack, params: dict[str, Any]) -> dict[str, Any]:
+    """A thread, parent first, oldest first; `metadata` only with `include_all_metadata`; cursor-paged."""
+    channel = _readable(fake, params)
+    ts = str(required(params, "ts"))
     parent = fake.find_message(channel.id, ts)
     if parent is None or parent.deleted:
         raise SlackError("thread_not_found")
@@ -169,15 +251,7 @@ def conversations_replies(fake: FakeSlack, params: dict[str, Any]) -> dict[str, 
         raise SlackError("invalid_limit" if limit < 1 else "invalid_cursor")
     chain = [m for m in [parent, *fake.thread(channel.id, parent.ts)] if not m.deleted]
     page = chain[start : start + min(limit, 1000)]
-    metadata = str(params.get("include_all_metadata", "")).lower() in ("1", "true")
-    messages = []
-    for message in page:
-        data = message.to_api(fake.bot_id)
-        if not metadata:
-            data.pop("metadata", None)
-        if message.files:
-            data["files"] = [_file_api(fake, file_id) for file_id in message.files if file_id in fake.files]
-        messages.append(data)
+    messages = [_listed(fake, message, params) for message in page]
     after = start + len(page)
     more = after < len(chain)
     return {"messages": messages, "has_more": more, "response_metadata": {"next_cursor": str(after) if more else ""}}
@@ -250,6 +324,7 @@ METHODS: dict[str, Handler] = {
     "chat.getPermalink": chat_get_permalink,
     "conversations.open": conversations_open,
     "conversations.info": conversations_info,
+    "conversations.history": conversations_history,
     "conversations.replies": conversations_replies,
     "users.info": users_info,
     "usergroups.users.list": usergroups_users_list,

@@ -1,13 +1,16 @@
 """`audit export` and `audit verify`: read-only, streaming, constant memory.
 
-Export builds each line inside SQLite (`json_object` for JSONL, quoting by RFC 4180 for CSV), so
-Python only writes text, one `fetchmany` batch at a time: memory does not grow with the log.
+JSONL lines are built inside SQLite (`json_object`: exact, NUL included); CSV goes through the one
+CSV writer (`bot.safe_csv`: Python's `csv`, cells defused for spreadsheets). Both stream one
+`fetchmany` batch at a time: memory does not grow with the log.
 """
 
 from __future__ import annotations
 
+import io
 import os
 import sys
+from collections.abc import Iterable
 from contextlib import aclosing
 from pathlib import Path
 from typing import TextIO
@@ -16,9 +19,11 @@ from urllib.parse import quote
 import aiosqlite
 
 from bot.config import StoreSettings
+from bot.safe_csv import SafeCsvWriter
 from bot.store import audit
 from bot.store.audit import FIELDS, JSON_FIELDS, ChainReport
 from bot.store.store import open_connection
+from bot.workflow.checkpoints import Checkpoint
 
 
 def _line_sql() -> str:
@@ -29,21 +34,8 @@ def _line_sql() -> str:
     return f"json_object({', '.join(parts)})"
 
 
-def _csv_sql() -> str:
-    """One RFC 4180 line per row, built by SQLite's printf: NULL is empty; free text and JSON always
-    quoted (an empty string `""` stays distinct from NULL). Ids, times, event and action names,
-    Slack IDs and hex digests go out bare: `audit.append` refuses values with , " CR or LF there."""
-    args = []
-    for name in FIELDS:
-        if name in audit.BARE_FIELDS:
-            args.append(f"COALESCE({name}, '')")
-        else:
-            args.append(f"COALESCE('\"' || replace({name}, '\"', '\"\"') || '\"', '')")
-    return f"printf('{','.join('%s' for _ in FIELDS)}', {', '.join(args)})"
-
-
 JSONL_SELECT = f"SELECT {_line_sql()} FROM audit"
-CSV_SELECT = f"SELECT {_csv_sql()} FROM audit"
+CSV_SELECT = f"SELECT {audit.COLUMNS} FROM audit"
 
 
 async def open_readonly(path: Path | str) -> aiosqlite.Connection:
@@ -54,6 +46,12 @@ async def open_readonly(path: Path | str) -> aiosqlite.Connection:
     conn = await open_connection(f"file:{quote(str(path.resolve()))}?mode=ro", uri=True, isolation_level=None)
     await conn.execute("PRAGMA busy_timeout=5000")
     return conn
+
+
+def _flush(buffer: io.StringIO, out: TextIO) -> None:
+    out.write(buffer.getvalue())
+    buffer.seek(0)
+    buffer.truncate()
 
 
 async def write_export(
@@ -70,14 +68,21 @@ async def write_export(
         raise ValueError(f"unknown format {fmt!r}")
     where, params = audit.where_clause(since=since, request_id=request_id)
     select = JSONL_SELECT if fmt == "jsonl" else CSV_SELECT
-    if fmt == "csv":
-        out.write(",".join(FIELDS) + "\n")
+    buffer = io.StringIO()  # a batch of CSV lines, handed to `out` in one write
+    writer = SafeCsvWriter(buffer) if fmt == "csv" else None
+    if writer is not None:
+        writer.row(FIELDS)
+        _flush(buffer, out)
     count = 0
     # aclosing: a reader that leaves early (`| head`) closes the cursor before the connection
     async with aclosing(audit.iter_batches(conn, f"{select}{where} ORDER BY id", params, batch)) as batches:
         async for rows in batches:
-            out.write("\n".join(row[0] for row in rows))
-            out.write("\n")
+            if writer is not None:
+                writer.rows(rows)  # stored values: nested ones already canonical JSON text
+                _flush(buffer, out)
+            else:
+                out.write("\n".join(row[0] for row in rows))
+                out.write("\n")
             count += len(rows)
     return count
 
@@ -86,6 +91,40 @@ async def verify_file(path: Path | str) -> ChainReport:
     conn = await open_readonly(path)
     try:
         return await audit.verify_chain(conn)
+    finally:
+        await conn.close()
+
+
+async def newest_row(path: Path | str) -> int | None:
+    conn = await open_readonly(path)
+    try:
+        found = list(await conn.execute_fetchall("SELECT MAX(id) FROM audit"))
+        return int(found[0][0]) if found and found[0][0] is not None else None
+    finally:
+        await conn.close()
+
+
+async def checkpoint_problems(path: Path | str, checkpoints: Iterable[Checkpoint]) -> list[str | None]:
+    """Per checkpoint: None when the database holds that row with that hash, else what is wrong."""
+    conn = await open_readonly(path)
+    try:
+        found = list(await conn.execute_fetchall("SELECT MAX(id) FROM audit"))
+        newest = found[0][0] if found else None
+        problems: list[str | None] = []
+        for checkpoint in checkpoints:
+            rows = list(await conn.execute_fetchall("SELECT hash FROM audit WHERE id = ?", (checkpoint.row,)))
+            if not rows:
+                problems.append(
+                    f"the database has no row {checkpoint.row} (its newest row is {newest or 'none'}): rows were cut "
+                    "from the end of the log, or this is an older copy of the database"
+                )
+            elif rows[0][0] != checkpoint.hash:
+                problems.append(
+                    f"row {checkpoint.row} has hash {rows[0][0]}: the chain was rewritten or rebuilt since"
+                )
+            else:
+                problems.append(None)
+        return problems
     finally:
         await conn.close()
 

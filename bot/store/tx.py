@@ -198,6 +198,11 @@ class Tx:
     async def append_audit(self, entry: AuditEntry, at: datetime) -> dict[str, Any]:
         return await audit.append(self.conn, entry, at, self._head)
 
+    async def audit_head(self) -> tuple[int, str] | None:
+        """The chain head: the newest row's (id, hash), or None for an empty log."""
+        found = list(await self.conn.execute_fetchall("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1"))
+        return (int(found[0][0]), str(found[0][1])) if found else None
+
     async def audit_rows(
         self, *, since: datetime | None, request_id: int | None, user: str | None, limit: int | None
     ) -> list[dict[str, Any]]:

@@ -16,6 +16,7 @@ from bot.slack.reports.reporter import SlackReporter
 from bot.workflow.follower import Follower
 from bot.workflow.model import MessageRef, Outcome
 from tests.follower.conftest import Rig
+from tests.hostile_csv import HOSTILE_CELLS, read_csv
 
 RUN = "/api/v1/run-immy-service"
 SESSIONS = "/api/v1/maintenance-sessions/*"
@@ -207,3 +208,22 @@ async def test_more_than_forty_computers_attach_a_csv(rig: Rig) -> None:
     assert len(files) == 1 and len(rig.slack.files) == 1
     csv = files[0].text
     assert csv.count("\n") == 46 and all(c.name in csv for c in computers)
+
+
+async def test_the_summary_csv_is_spreadsheet_safe(rig: Rig) -> None:
+    computers = rig.computers(45)
+    hostile = dict(zip((c.id for c in computers), HOSTILE_CELLS, strict=False))
+    for computer in computers:
+        if computer.id in hostile:
+            rig.fake.script_computer(computer.id, ["Created", "Failed"], failure_message=hostile[computer.id][0])
+        else:
+            rig.fake.script_computer(computer.id, ["Created", "Passed"])
+    request = await rig.approved(computers)
+
+    done = await rig.finished(request.id, timeout=30)
+
+    [attached] = rig.shared_files(done)
+    rows = read_csv(attached.text)
+    assert len(rows) == 45  # one row per computer: nothing typed split or merged a row
+    reasons = {int(row["computer_id"]): row["failure_reason"] for row in rows}
+    assert {cid: reasons[cid] for cid in hostile} == {cid: shown for cid, (_, shown) in hostile.items()}

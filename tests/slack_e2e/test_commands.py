@@ -7,8 +7,10 @@ import asyncio
 import pytest
 
 from bot.slack.commands import ids as command_ids
+from tests.hostile_csv import HOSTILE_CELLS, read_csv
 from tests.slack_e2e.conftest import DIRECT_APPROVER, World
 from tests.slack_e2e.flows import request_via_modal, wait_state
+from tests.workflow.factories import make_draft
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -100,3 +102,18 @@ async def test_immybot_down_becomes_a_message_the_user_understands(world: World)
         faults.clear()
     assert "nothing was lost" in text
     assert "Traceback" not in text and "html" not in text.lower()
+
+
+async def test_audit_attachment_is_spreadsheet_safe(world: World) -> None:
+    for typed, _ in HOSTILE_CELLS:  # refused submissions keep what was typed in the audit row
+        await world.service.refuse(world.ws.other, "test", make_draft(world.ws.other, reason=typed))
+    before = set(world.fake.files)
+    await world.driver.slash(DIRECT_APPROVER, world.ws.ops_channel, f"audit <@{world.ws.other}>")
+    upload = await world.fake.wait_until(
+        lambda: next((f for key, f in world.fake.files.items() if key not in before and f.content), None)
+    )
+    assert upload.filename == command_ids.AUDIT_CSV_FILENAME
+    rows = read_csv(upload.content.decode())
+    mine = [r for r in rows if r["requester"] == world.ws.other and r["event"] == "request.refused"]
+    assert [r["reason"] for r in mine[-len(HOSTILE_CELLS):]] == [shown for _, shown in HOSTILE_CELLS]
+    assert len(rows) == len([r for r in await world.audit(actor=world.ws.other)])  # one CSV row per audit row

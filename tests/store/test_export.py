@@ -14,6 +14,7 @@ import pytest
 from bot.store.audit import FIELDS, verify_rows
 from bot.store.audit_cli import export, open_readonly, write_export
 from tests.conftest import REPO
+from tests.hostile_csv import HOSTILE_CELLS, read_csv
 from tests.workflow.factories import APPROVER, Clock, make_draft, make_service
 
 
@@ -86,6 +87,13 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def _cli_bytes(*args: str) -> bytes:
+    """stdout as bytes: no newline translation, so a CR in a cell is seen as written."""
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "audit", *args], cwd=REPO, capture_output=True, timeout=60, check=True
+    ).stdout
+
+
 async def test_real_cli_export_and_verify(tmp_path: Path) -> None:
     db = await _db(tmp_path)
     out = _cli("export", "--format", "jsonl", "--since", "2026-01-16", "--db", str(db))
@@ -94,8 +102,8 @@ async def test_real_cli_export_and_verify(tmp_path: Path) -> None:
     out = _cli("export", "--format", "csv", "--request", "2", "--db", str(db))
     assert out.returncode == 0 and out.stdout.splitlines()[0] == ",".join(FIELDS)
     assert [r["id"] for r in csv.DictReader(io.StringIO(out.stdout))] == ["3", "4"]
-    out = _cli("verify", "--db", str(db))
-    assert (out.returncode, out.stdout.strip()) == (0, "OK: 4 rows")
+    out = _cli("verify", "--offline", "--db", str(db))
+    assert (out.returncode, out.stdout.splitlines()[0]) == (0, "OK: 4 rows")
 
 
 async def test_cli_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
@@ -117,3 +125,24 @@ def test_bare_csv_fields_refuse_separators() -> None:
     for entry in (AuditEntry(event="request.created", actor='U1,"x"'), AuditEntry(event="a\nb")):
         with pytest.raises(ValueError, match="may not contain"):
             build_row(entry, 1, datetime.now(UTC), GENESIS_HASH)
+
+
+async def _hostile_db(tmp_path: Path) -> Path:
+    db = tmp_path / "hostile.db"
+    service, store = await make_service(db, Clock())
+    for typed, _ in HOSTILE_CELLS:
+        await service.submit(make_draft(reason=typed))
+    await store.close()
+    return db
+
+
+async def test_csv_cells_are_defused_and_jsonl_stays_exact(tmp_path: Path) -> None:
+    db = await _hostile_db(tmp_path)
+    rows = read_csv(await _export(db, "csv"))
+    assert [r["reason"] for r in rows] == [shown for _, shown in HOSTILE_CELLS]  # one row each, none merged
+    assert [r["id"] for r in rows] == [str(i) for i in range(1, len(HOSTILE_CELLS) + 1)]
+    exact = [json.loads(line) for line in (await _export(db, "jsonl")).splitlines()]
+    assert [r["reason"] for r in exact] == [typed for typed, _ in HOSTILE_CELLS]
+    assert verify_rows(exact).ok
+    stdout = _cli_bytes("export", "--format", "csv", "--db", str(db))  # the real command
+    assert [r["reason"] for r in read_csv(stdout.decode())] == [shown for _, shown in HOSTILE_CELLS]

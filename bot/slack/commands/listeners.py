@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import logging
 import re
 from datetime import UTC, datetime, timedelta
@@ -13,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.safe_csv import csv_text
 from bot.slack import cards
 from bot.slack.commands import ids
 from bot.slack.commands.views import (
@@ -28,7 +26,7 @@ from bot.slack.middleware import command_key
 from bot.slack.payloads import SlashCommand
 from bot.slack.requests.listeners import open_request_modal
 from bot.slack.text import escape, search_query
-from bot.store.audit import FIELDS, JSON_FIELDS
+from bot.store.audit import FIELDS, db_values
 from bot.workflow.errors import DomainError, NotAllowed
 from bot.workflow.model import RequestState
 
@@ -56,15 +54,8 @@ def refused_text(action: str, request_id: int, error: NotAllowed) -> str:
 
 
 def audit_csv(rows: list[dict[str, Any]]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(FIELDS)
-    for row in rows:
-        writer.writerow(
-            [json.dumps(row.get(f), separators=(",", ":")) if f in JSON_FIELDS and row.get(f) is not None
-             else ("" if row.get(f) is None else row.get(f)) for f in FIELDS]
-        )
-    return out.getvalue()
+    """The same cells as `audit export --format csv` (nested values as canonical JSON), defused."""
+    return csv_text(FIELDS, map(db_values, rows))
 
 
 class Commands:

@@ -6,14 +6,13 @@ ImmyBot and are escaped and truncated like user text.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections import Counter
 from collections.abc import Sequence
 
 from slack_sdk.models.blocks import Block
 
+from bot.safe_csv import csv_text
 from bot.slack import blocks as kit
 from bot.slack.reports import ids
 from bot.slack.text import clip, mention, more, one_line, plural, truncate
@@ -153,18 +152,11 @@ def final_summary(
     return messages
 
 
-def _cell(value: object) -> str:
-    text = "" if value is None else str(value)
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        text = "'" + text  # never a formula when opened in a spreadsheet
-    return truncate(text, 2000)
+def _cell(value: object) -> object:
+    return truncate(value, 2000) if isinstance(value, str) else value
 
 
 def summary_csv(results: Sequence[SessionResult]) -> str:
-    """Every computer's whitelisted result fields as CSV (for the file attached to a long summary)."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_FIELDS)
-    for r in results:
-        writer.writerow([_cell(getattr(r, field)) for field in CSV_FIELDS])
-    return out.getvalue()
+    """Every computer's whitelisted result fields as CSV (for the file attached to a long summary),
+    written (and defused for spreadsheets) by the one CSV writer."""
+    return csv_text(CSV_FIELDS, ([_cell(getattr(r, field)) for field in CSV_FIELDS] for r in results))
