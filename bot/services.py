@@ -30,7 +30,7 @@ from bot.slack import cards
 from bot.slack.app import immybot_transport, make_app, make_client, wire
 from bot.slack.groups import SlackGroupDirectory
 from bot.store import Store
-from bot.web import build_web_app
+from bot.web import MAX_CONNECTIONS, build_web_app
 from bot.workflow.expiry import expiry_loop
 from bot.workflow.follower import Follower
 from bot.workflow.model import Request, RequestState
@@ -198,7 +198,8 @@ async def running_bot(
             bolt_app=None if use_socket else services.app,
             signing_secret=secret,
         )
-        async with serve(web, host=host, port=settings.port, log_level="warning") as served:
+        async with serve(web, host=host, port=settings.port, log_level="warning",
+                         limit_concurrency=MAX_CONNECTIONS) as served:
             handler: AsyncSocketModeHandler | None = None
             if use_socket:
                 assert settings.slack_app_token is not None

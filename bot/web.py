@@ -1,8 +1,11 @@
 """The HTTP face of the bot: `POST /slack/events`, `GET /healthz`, `GET /metrics` (Starlette).
 
-`/slack/events` checks the signature first (bad or stale → 401, nothing recorded), then the shape
-of the body (malformed → 400), and only then hands the raw body to Bolt. Anything that still
-escapes becomes a clean 500-free answer.
+`/slack/events` reads at most `MAX_BODY_BYTES` (a larger declared `Content-Length` → 413 before a byte
+of it is read; a chunked body is counted while it streams and cut off at the limit → 413), checks the
+signature (bad, stale or malformed → 401, nothing recorded), then the shape of the body (malformed →
+400), and only then hands it to Bolt. This is the one signature check: the Bolt app is built with its
+own request verification off (`bot.slack.app.make_app`), since every HTTP delivery comes through here
+and Socket Mode deliveries are not signed. Anything that still escapes becomes a clean 500-free answer.
 """
 
 from __future__ import annotations
@@ -14,14 +17,14 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+from slack_bolt.adapter.starlette.async_handler import to_async_bolt_request, to_starlette_response
 from slack_bolt.async_app import AsyncApp
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bot.slack.payloads import BadPayload, check_shape
+from bot.slack.payloads import SHAPE_CHECKED, BadPayload, check_shape
 
 log = logging.getLogger(__name__)
 
@@ -50,25 +53,56 @@ def build_web_app(
     return Starlette(routes=routes)
 
 
+MAX_BODY_BYTES = 1 << 20  # 1 MiB: Slack's largest deliveries (view submissions) are a few tens of kB
+MAX_SKEW_SECONDS = 300
+# Open connections (and requests in flight) the server accepts before answering 503: far above what
+# Slack sends one workspace's bot at once, and well under the usual 1024 file descriptors a process
+# gets, so a flood of idle connections cannot starve the database, ImmyBot and Slack clients.
+MAX_CONNECTIONS = 512
+_TOO_LARGE = {"error": "request body too large", "limit_bytes": MAX_BODY_BYTES}
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
+    """The body, refused (`BodyTooLarge`) past `limit` bytes without reading more than that of it."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isascii() and declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 def _events_endpoint(
     bolt_app: AsyncApp, signing_secret: str, on_ack: AckObserver | None
 ) -> Callable[[Request], Awaitable[Response]]:
-    handler = AsyncSlackRequestHandler(bolt_app)
-
     async def slack_events(request: Request) -> Response:
         started = time.perf_counter()
-        body = await request.body()
-        timestamp = request.headers.get("x-slack-request-timestamp", "")
-        signature = request.headers.get("x-slack-signature", "")
-        if not signature_ok(signing_secret, body, timestamp, signature):
+        try:
+            body = await read_body(request)
+        except BodyTooLarge:
+            # Closing the connection stops the server from reading (and discarding) the rest.
+            return JSONResponse(_TOO_LARGE, status_code=413, headers={"connection": "close"})
+        headers = request.headers
+        if not signature_ok(signing_secret, body, headers.get("x-slack-request-timestamp", ""),
+                            headers.get("x-slack-signature", "")):
             return JSONResponse({"error": "invalid request"}, status_code=401)
         try:
-            check_shape(body, request.headers.get("content-type", ""))
+            check_shape(body, headers.get("content-type", ""))
         except BadPayload as error:
             log.info("rejected a malformed Slack delivery", extra={"reason": str(error)})
             return JSONResponse({"error": "malformed request"}, status_code=400)
         try:
-            response = await handler.handle(request)
+            bolt_response = await bolt_app.async_dispatch(to_async_bolt_request(request, body, SHAPE_CHECKED))
+            response = to_starlette_response(bolt_response)
         except Exception:
             log.exception("Slack delivery failed before it was acknowledged")
             response = Response(status_code=200)
@@ -82,12 +116,19 @@ def _events_endpoint(
     return slack_events
 
 
-MAX_SKEW_SECONDS = 300
+_SIGNATURE_LENGTH = len("v0=") + 64  # hex SHA-256
+_TIMESTAMP_MAX_DIGITS = 12
 
 
 def signature_ok(secret: str, body: bytes, timestamp: str, signature: str, now: float | None = None) -> bool:
-    """Slack's v0 signature over the raw bytes; a missing, malformed or stale header is simply invalid."""
-    if not timestamp.isdigit() or not signature.startswith("v0="):
+    """Slack's v0 signature over the raw bytes; a missing, malformed or stale header is simply invalid.
+
+    `str.isdigit()` alone accepts `²` and other Unicode digits that `int()` refuses, and
+    `hmac.compare_digest` raises on non-ASCII text: both are checked first, so these give 401, not 500.
+    """
+    if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= _TIMESTAMP_MAX_DIGITS):
+        return False
+    if not (signature.isascii() and len(signature) == _SIGNATURE_LENGTH and signature.startswith("v0=")):
         return False
     if abs((time.time() if now is None else now) - int(timestamp)) > MAX_SKEW_SECONDS:
         return False

@@ -79,8 +79,12 @@ async def serve(
     port: int = 0,
     tls: TlsFiles | None = None,
     log_level: str = "warning",
+    limit_concurrency: int | None = None,
 ) -> AsyncIterator[Served]:
-    """Run `app` with uvicorn until the block exits; yields where it listens."""
+    """Run `app` with uvicorn until the block exits; yields where it listens.
+
+    uvicorn parses HTTP with `httptools` when it is installed (a dependency), else in pure Python (h11).
+    Past `limit_concurrency` open connections (or requests in flight) it answers 503 at once."""
     sock = bind_socket(host, port)
     config = uvicorn.Config(
         app,  # type: ignore[arg-type]
@@ -90,6 +94,7 @@ async def serve(
         ssl_certfile=str(tls.cert_path) if tls else None,
         ssl_keyfile=str(tls.key_path) if tls else None,
         timeout_graceful_shutdown=2,
+        limit_concurrency=limit_concurrency,
     )
     server = _QuietServer(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))

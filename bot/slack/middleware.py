@@ -112,7 +112,10 @@ def install_shape_check(app: AsyncApp) -> None:
     """Socket Mode deliveries skip the HTTP door: check their shape here too (→ 400, no listener)."""
 
     @app.middleware
-    async def reject_malformed(body: dict[str, Any], next: Callable[[], Awaitable[None]]) -> Any:
+    async def reject_malformed(body: dict[str, Any], context: dict[str, Any],
+                               next: Callable[[], Awaitable[None]]) -> Any:
+        if context.get("shape_checked"):  # the HTTP door (bot.web) already checked these very bytes
+            return await next()
         try:
             check_body(body)
         except BadPayload as error:

@@ -96,6 +96,10 @@ _INTERACTIVE_MODELS: dict[str, type[Interactive]] = {
 }
 
 
+# Bolt context property set by the HTTP door once `check_shape` passed, so the middleware does not redo it.
+SHAPE_CHECKED: dict[str, Any] = {"shape_checked": True}
+
+
 class BadPayload(ValueError):
     """The body is signed but is not a Slack delivery we understand (→ 400)."""
 
