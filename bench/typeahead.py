@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-import httpx
+import aiohttp
 
 from bot.sandbox import slack_payloads as p
 from bot.sandbox.immy_data import generate
@@ -127,21 +127,57 @@ class Tally:
         return out
 
 
-async def run_load(send: Callable[[str], Awaitable[tuple[float, list[dict]]]], queries: list[str],
-                   concurrency: int, tally: Tally, check: Check | None = None) -> None:
-    queue = list(queries)
+Prepared = tuple[str, bytes, dict[str, str]]  # query, body, signed headers
+
+
+class Sender:
+    """Posts prepared options loads to one app. Bodies are built and signed before a round starts and
+    answers are decoded and checked after it ends, so the load generator spends its CPU on I/O only."""
+
+    def __init__(self, http: aiohttp.ClientSession, url: str, payload: dict[str, Any], action_id: str) -> None:
+        self.http, self.url, self.payload, self.action_id = http, url, payload, action_id
+
+    def prepare(self, queries: list[str]) -> list[Prepared]:
+        out = []
+        for query in queries:
+            body = urlencode({"payload": json.dumps({**self.payload, "action_id": self.action_id,
+                                                     "value": query})}).encode()
+            out.append((query, body, signed(body)))
+        return out
+
+    async def post(self, body: bytes, headers: dict[str, str]) -> tuple[float, int, bytes]:
+        started = time.perf_counter()
+        async with self.http.post(self.url, data=body, headers=headers) as response:
+            raw = await response.read()
+        return time.perf_counter() - started, response.status, raw
+
+    async def options(self, query: str) -> list[dict]:
+        [(_, body, headers)] = self.prepare([query])
+        _, status, raw = await self.post(body, headers)
+        return decode_options(status, raw)
+
+
+def decode_options(status: int, raw: bytes) -> list[dict]:
+    return json.loads(raw).get("options", []) if status == 200 and raw else []
+
+
+async def run_load(sender: Sender, queries: list[str], concurrency: int, tally: Tally,
+                   check: Check | None = None) -> None:
+    queue = sender.prepare(queries)
+    answers: list[tuple[str, int, bytes]] = []
 
     async def worker() -> None:
         while queue:
-            query = queue.pop()
-            seconds, options = await send(query)
+            query, body, headers = queue.pop()
+            seconds, status, raw = await sender.post(body, headers)
             tally.latencies.append(seconds)
-            if check is not None and not check(query, options):
-                tally.bad += 1
+            answers.append((query, status, raw))
 
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     tally.wall += time.perf_counter() - started
+    if check is not None:
+        tally.bad += sum(not check(query, decode_options(status, raw)) for query, status, raw in answers)
 
 
 async def interleaved(chunks: list[Any], ours: Callable[[Any], Awaitable[None]],
@@ -152,40 +188,29 @@ async def interleaved(chunks: list[Any], ours: Callable[[Any], Awaitable[None]],
             await run(chunk)
 
 
-def suggest_sender(http: httpx.AsyncClient, url: str, payload: dict[str, Any], action_id: str
-                   ) -> Callable[[str], Awaitable[tuple[float, list[dict]]]]:
-    async def send(query: str) -> tuple[float, list[dict]]:
-        body = urlencode({"payload": json.dumps({**payload, "action_id": action_id, "value": query})}).encode()
-        started = time.perf_counter()
-        response = await http.post(url, content=body, headers=signed(body))
-        elapsed = time.perf_counter() - started
-        options = response.json().get("options", []) if response.status_code == 200 and response.content else []
-        return elapsed, options
-
-    return send
-
-
-async def views_open_load(http: httpx.AsyncClient, url: str, fake: FakeSlack, user: str, total: int,
+async def views_open_load(http: aiohttp.ClientSession, url: str, fake: FakeSlack, user: str, total: int,
                           concurrency: int, tally: Tally) -> None:
     """`total` `/immy` commands, each timed from the POST until the fake Slack has its views.open."""
-    remaining = [total]
-
-    async def one() -> None:
+    prepared = []
+    for _ in range(total):
         trigger = fake.mint_trigger(user)
         fields = {"command": "/immy", "text": "", "user_id": user, "user_name": "alice", "channel_id": "C0OPS",
                   "channel_name": "it-ops", "team_id": fake.team_id, "team_domain": "fake-msp",
                   "api_app_id": fake.app_id, "trigger_id": trigger, "token": "unused",
                   "response_url": fake.mint_response_url("command", user, "C0OPS")}
         body = urlencode(fields).encode()
+        prepared.append((trigger, body, signed(body)))
+
+    async def one(trigger: str, body: bytes, headers: dict[str, str]) -> None:
         started = time.perf_counter()
-        await http.post(url, content=body, headers=signed(body))
+        async with http.post(url, data=body, headers=headers) as response:
+            await response.read()
         await fake.wait_for("views.open", lambda c: c.params.get("trigger_id") == trigger, timeout=10)
         tally.latencies.append(time.perf_counter() - started)
 
     async def worker() -> None:
-        while remaining[0] > 0:
-            remaining[0] -= 1
-            await one()
+        while prepared:
+            await one(*prepared.pop())
 
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
@@ -195,8 +220,7 @@ async def views_open_load(http: httpx.AsyncClient, url: str, fake: FakeSlack, us
 # ---- the run ------------------------------------------------------------------------------------------
 
 
-async def typeahead(senders: list[Callable[[str], Awaitable[tuple[float, list[dict]]]]], queries: list[str],
-                    check: Check) -> dict[str, Any]:
+async def typeahead(senders: list[Sender], queries: list[str], check: Check) -> dict[str, Any]:
     """The same queries to the bot (answers checked) and to the floor, in interleaved rounds."""
     ours, ref = Tally(), Tally()
     await interleaved([queries[i::ROUNDS] for i in range(ROUNDS) if queries[i::ROUNDS]],
@@ -218,13 +242,12 @@ def write_json(path: str, value: Any) -> None:
     Path(path).write_text(json.dumps(value))
 
 
-async def sample_answers(senders: dict[str, Callable[[str], Awaitable[tuple[float, list[dict]]]]],
-                         queries: dict[str, list[str]]) -> dict[str, list[dict]]:
+async def sample_answers(senders: dict[str, Sender], queries: dict[str, list[str]]) -> dict[str, list[dict]]:
     """Per action id, the bot's fullest answer to a few sample queries: what the floor will answer."""
     fullest: dict[str, list[dict]] = {}
     for action_id, send in senders.items():
         for query in queries[action_id]:
-            _, options = await send(query)
+            options = await send.options(query)
             if len(json.dumps(options)) > len(json.dumps(fullest.get(action_id, []))):
                 fullest[action_id] = options
     return fullest
@@ -248,7 +271,7 @@ async def bench(small: bool, scale: int | None = None) -> dict[str, Any]:
                               "commands": n_commands, "concurrency": 50, "rounds": ROUNDS,
                               "immybot_latency_ms": 400,
                               "layout": "bot and floor (bare Bolt app on Bolt's aiohttp server) in child processes"}
-    limits = httpx.Limits(max_connections=100, keepalive_expiry=2)  # below both servers' keep-alive
+    connector = aiohttp.TCPConnector(limit=100, keepalive_timeout=2)  # below both servers' keep-alive
     with tempfile.TemporaryDirectory(prefix="bench-typeahead-") as tmp:
         async with fake.serve(), immy_sandbox(Path(tmp), data=data) as sandbox:
             sandbox.immybot.faults.latency(0.4)
@@ -256,7 +279,7 @@ async def bench(small: bool, scale: int | None = None) -> dict[str, Any]:
                       "options_file": f"{tmp}/floor-options.json", "modal_file": f"{tmp}/floor-modal.json"}
             ca = {"REQUESTS_CA_BUNDLE": sandbox.env["REQUESTS_CA_BUNDLE"]}
             async with child([SCRIPT, "--serve", "bot"], config, ca) as bot, \
-                    httpx.AsyncClient(timeout=30, trust_env=False, limits=limits) as http:
+                    aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=30)) as http:
                 result["catalog_load_s"] = bot["ready_s"]
                 result["rss_mb_after_catalog"] = rss_mb(bot["pid"])["VmRSS"]
                 bot_url = bot["url"] + "/slack/events"
@@ -264,16 +287,16 @@ async def bench(small: bool, scale: int | None = None) -> dict[str, Any]:
                 body = urlencode({"command": "/immy", "text": "", "user_id": ws.requester, "channel_id": "C0OPS",
                                   "team_id": fake.team_id, "trigger_id": fake.mint_trigger(ws.requester),
                                   "response_url": fake.mint_response_url("command", ws.requester, "C0OPS")}).encode()
-                await http.post(bot_url, content=body, headers=signed(body))
+                async with http.post(bot_url, data=body, headers=signed(body)) as response:
+                    await response.read()
                 view = await fake.wait_until(lambda: fake.latest_view(ws.requester), timeout=10)
                 write_json(config["modal_file"], fake.calls("views.open")[-1].params["view"])
                 payload = {**p.base(fake), "type": "block_suggestion", "user": p.user_ref(fake, ws.requester),
                            "container": {"type": "view", "view_id": view.id},
                            "view": view.to_api(team_id=fake.team_id, app_id=fake.app_id, bot_id=fake.bot_id)}
 
-                def sender(url: str, block_id: str, action_id: str
-                           ) -> Callable[[str], Awaitable[tuple[float, list[dict]]]]:
-                    return suggest_sender(http, url, {**payload, "block_id": block_id}, action_id)
+                def sender(url: str, block_id: str, action_id: str) -> Sender:
+                    return Sender(http, url, {**payload, "block_id": block_id}, action_id)
 
                 samples = await sample_answers({a: sender(bot_url, b, a) for _, b, a, _ in fields},
                                                {a: queries[kind][:20] for kind, _, a, _ in fields})
@@ -283,7 +306,8 @@ async def bench(small: bool, scale: int | None = None) -> dict[str, Any]:
                     result["rss_mb_floor"] = rss_mb(floor["pid"])["VmRSS"]
                     floor_url = floor["url"] + "/slack/events"
                     for url in (bot_url, floor_url):
-                        await http.post(url, content=b"", headers=signed(b""))  # open a connection
+                        async with http.post(url, data=b"", headers=signed(b"")) as response:
+                            await response.read()  # open a connection
                     for kind, block_id, action_id, names in fields:
                         senders = [sender(url, block_id, action_id) for url in (bot_url, floor_url)]
                         result[kind] = await typeahead(senders, queries[kind], answer_check(names))
