@@ -133,7 +133,7 @@ def check_body(data: object) -> None:
         except ValidationError as error:
             raise BadPayload("not a slash command") from error
     elif data.get("type") in ("event_callback", "url_verification"):
-        _check_json_event(json.dumps(data))
+        _check_event_dict(data)
     else:
         _check_interactive_dict(data)
 
@@ -163,6 +163,10 @@ def _check_json_event(text: str) -> None:
         data = json.loads(text)
     except ValueError as error:
         raise BadPayload("body is not JSON") from error
+    _check_event_dict(data)
+
+
+def _check_event_dict(data: object) -> None:
     if not isinstance(data, dict):
         raise BadPayload("body is not an object")
     try:
