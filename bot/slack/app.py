@@ -61,7 +61,7 @@ def immybot_transport() -> httpx.AsyncBaseTransport:
 
 def wire(app: AsyncApp, services: Services) -> None:
     """Middleware first (shape, then dedup), then the one error handler, then the features."""
-    app.middleware(metrics.ack_timing_middleware)
+    app.middleware(metrics.AckTiming())
     install_shape_check(app)
     install_dedup(app, lambda key: services.service.claim(key, ttl_seconds=24 * 3600),
                   on_duplicate=lambda key: metrics.REFUSALS.labels("duplicate_delivery").inc())
