@@ -66,7 +66,7 @@ def wire(app: AsyncApp, services: Services) -> None:
     install_dedup(app, lambda key: services.service.claim(key, ttl_seconds=24 * 3600),
                   on_duplicate=lambda key: metrics.REFUSALS.labels("duplicate_delivery").inc())
     install_error_handler(app)
+    requests.register(app, services)  # first: Bolt tries listeners in order, and keystrokes are the most frequent
     commands.register(app, services)
-    requests.register(app, services)
     approvals.register(app, services)
     home.register(app, services)
