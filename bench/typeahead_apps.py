@@ -7,6 +7,9 @@ aiohttp server (`AsyncSlackAppServer`, the server behind `app.start()`; run here
 the options it answers (per action id) and the modal it opens are JSON files the benchmark wrote from
 the bot's own answers, so both apps serialise the same number of options of the same size and open
 the same view. It prints `{"url": ..., "ready_s": ...}` when it serves and stops at EOF on stdin.
+
+`BENCH_PYSPY=$(which py-spy) python bench/typeahead.py` runs both children under `py-spy record`
+(raw collapsed stacks in /tmp/pyspy-<script>.txt): how the web layer's costs were found.
 """
 
 from __future__ import annotations
@@ -72,11 +75,15 @@ async def child(command: Sequence[str], config: dict[str, Any], env: dict[str, s
                 ) -> AsyncIterator[dict[str, Any]]:
     """Run `command` (a Python script) with `BENCH_CONFIG`; yield its ready line plus its pid."""
     full_env = {**os.environ, **(env or {}), "BENCH_CONFIG": json.dumps(config)}
-    proc = await asyncio.create_subprocess_exec(sys.executable, *command, env=full_env,
+    prefix = [os.environ["BENCH_PYSPY"], "record", "-f", "raw", "-r", "200", "-o",
+              f"/tmp/pyspy-{Path(command[-1]).name}.txt", "--"] if os.environ.get("BENCH_PYSPY") else []
+    proc = await asyncio.create_subprocess_exec(*prefix, sys.executable, *command, env=full_env,
                                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     assert proc.stdin is not None and proc.stdout is not None
     try:
         line = await asyncio.wait_for(proc.stdout.readline(), START_TIMEOUT_S)
+        while line and not line.startswith(b"{"):  # a profiler's banner
+            line = await asyncio.wait_for(proc.stdout.readline(), START_TIMEOUT_S)
         if not line:
             raise RuntimeError(f"{command[0]} stopped before it was ready")
         yield {**json.loads(line), "pid": proc.pid}

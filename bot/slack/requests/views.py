@@ -177,15 +177,14 @@ def _labelled(label: str, value: str) -> dict:
     return {"text": {"emoji": True, "text": label, "type": "plain_text"}, "value": value[:OPTION_VALUE_MAX]}
 
 
-# Typeahead answers repeat the same items keystroke after keystroke: each option is built once and then
-# shared (Bolt only serialises it; nobody mutates it). A few thousand entries are a few MB at most.
-OPTION_CACHE_SIZE = 4096
-
-
-@lru_cache(maxsize=OPTION_CACHE_SIZE)
 def _catalog_option(value: str, name: str, catalog: str) -> dict:
-    suffix = f" · {catalog}"
+    suffix = _suffix(catalog)
     return _labelled(truncate(one_line(name), kit.OPTION_TEXT_MAX - len(suffix)) + suffix, value)
+
+
+@lru_cache(maxsize=64)
+def _suffix(catalog: str) -> str:
+    return f" · {catalog}"
 
 
 def software_options(items: Sequence[Software] | Sequence[tuple[str, str, str]]) -> list[dict]:
@@ -201,20 +200,20 @@ def software_options(items: Sequence[Software] | Sequence[tuple[str, str, str]])
 
 
 def computer_option_text(name: str, tenant: str | None, online: bool | None) -> str:
-    state = "online" if online else ("offline" if online is False else "status unknown")
-    tail = f" · {truncate(one_line(tenant or 'no tenant'), 30)} · {state}"
+    tail = _computer_tail(tenant, online)
     return truncate(one_line(name), kit.OPTION_TEXT_MAX - len(tail)) + tail
+
+
+@lru_cache(maxsize=4096)  # a few hundred tenants × three states: every keystroke reuses them
+def _computer_tail(tenant: str | None, online: bool | None) -> str:
+    state = "online" if online else ("offline" if online is False else "status unknown")
+    return f" · {truncate(one_line(tenant or 'no tenant'), 30)} · {state}"
 
 
 def computer_options(rows: Sequence[ComputerRow]) -> list[dict]:
     """Typeahead options (≤ 100): `PC-ACME-01 · Acme Ltd · online`, value = the ImmyBot computer id."""
-    return [_computer_option(computer_id, name, tenant, online)
+    return [_labelled(computer_option_text(name, tenant, online), str(computer_id))
             for computer_id, name, tenant, online in rows[:MAX_OPTIONS]]
-
-
-@lru_cache(maxsize=OPTION_CACHE_SIZE)
-def _computer_option(computer_id: int | str, name: str, tenant: str | None, online: bool | None) -> dict:
-    return _labelled(computer_option_text(name, tenant, online), str(computer_id))
 
 
 def request_card(request: Request) -> tuple[str, list[dict]]:
