@@ -118,6 +118,11 @@ class Tally:
         self.latencies: list[float] = []
         self.wall = 0.0
         self.bad = 0
+        self.rounds: list[tuple[float, float]] = []  # (p99 s, requests/s) of each round
+
+    def close_round(self, first: int, wall: float) -> None:
+        latencies = self.latencies[first:]
+        self.rounds.append((percentile(latencies, 0.99), len(latencies) / wall))
 
     def summary(self, *, throughput: bool = True) -> dict[str, Any]:
         out: dict[str, Any] = {"p50_ms": round(statistics.median(self.latencies) * 1000, 2),
@@ -173,9 +178,10 @@ async def run_load(sender: Sender, queries: list[str], concurrency: int, tally: 
             tally.latencies.append(seconds)
             answers.append((query, status, raw))
 
-    started = time.perf_counter()
+    started, first = time.perf_counter(), len(tally.latencies)
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     tally.wall += time.perf_counter() - started
+    tally.close_round(first, time.perf_counter() - started)
     if check is not None:
         tally.bad += sum(not check(query, decode_options(status, raw)) for query, status, raw in answers)
 
@@ -212,9 +218,10 @@ async def views_open_load(http: aiohttp.ClientSession, url: str, fake: FakeSlack
         while prepared:
             await one(*prepared.pop())
 
-    started = time.perf_counter()
+    started, first = time.perf_counter(), len(tally.latencies)
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     tally.wall += time.perf_counter() - started
+    tally.close_round(first, time.perf_counter() - started)
 
 
 # ---- the run ------------------------------------------------------------------------------------------
@@ -235,6 +242,14 @@ def ratios(ours: Tally, ref: Tally, *, throughput: bool = True) -> dict[str, Any
     out["p99_ratio"] = round(out["bot"]["p99_ms"] / out["floor"]["p99_ms"], 2)
     if throughput:
         out["throughput_ratio"] = round(out["bot"]["throughput_rps"] / out["floor"]["throughput_rps"], 2)
+    # The same ratios round by round (each round runs both apps back to back): their spread shows how
+    # much the shared machine moved during the run; the median is robust to one disturbed round.
+    pairs = list(zip(ours.rounds, ref.rounds, strict=True))
+    out["p99_ratio_by_round"] = [round(a[0] / b[0], 2) for a, b in pairs]
+    out["p99_ratio_median_round"] = round(statistics.median(out["p99_ratio_by_round"]), 2)
+    if throughput:
+        out["throughput_ratio_by_round"] = [round(a[1] / b[1], 2) for a, b in pairs]
+        out["throughput_ratio_median_round"] = round(statistics.median(out["throughput_ratio_by_round"]), 2)
     return out
 
 
