@@ -166,3 +166,23 @@ async def test_connections_past_the_bound_get_503(world: World) -> None:
     answer = await post_raw(world.bot.url + "/slack/events", [FORM, (b"x-slack-request-timestamp", ts.encode()),
                                                               (b"x-slack-signature", signature.encode())], body)
     assert answer.status == 200
+
+
+async def test_an_endless_header_is_cut_off_not_buffered(world: World) -> None:
+    """httptools buffers an unfinished header line without limit: the server stops reading at 64 KiB."""
+    reader, writer = await connect(world.bot.url)
+    sent = 0
+    try:
+        writer.write(b"POST /slack/events HTTP/1.1\r\nhost: 127.0.0.1\r\nx-slack-signature: v0=")
+        with contextlib.suppress(ConnectionError):
+            while sent < 16 * MAX_BODY_BYTES and not reader.at_eof():
+                writer.write(b"0" * 65536)
+                await asyncio.wait_for(writer.drain(), 10)
+                sent += 65536
+        head = await asyncio.wait_for(reader.read(100), 10) if not reader.at_eof() else b""
+    except ConnectionError:
+        head = b""
+    finally:
+        writer.close()
+    assert sent < 16 * MAX_BODY_BYTES  # the server hung up long before
+    assert not head.startswith(b"HTTP/1.1 5")
