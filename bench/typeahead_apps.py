@@ -1,11 +1,15 @@
-"""The two apps of bench/typeahead.py, each served in its own child process the same way.
+"""The floor of bench/typeahead.py: a bare `slack_bolt` AsyncApp on Bolt's own server, and how children run.
 
-`python bench/typeahead.py --serve bot|bare` runs `serve_child`: the whole bot (`running_bot`), or a
-bare `AsyncApp` whose options listener answers ten fixed options and whose `/immy` opens the bot's
-own request modal, built once at start (the fake Slack checks every view against Block Kit's rules:
-the same view costs it the same time for both apps). Both sit behind `build_web_app` + uvicorn with
-the same signing secret. A child prints `{"url": ..., "ready_s": ...}` when it serves and stops at
-EOF on stdin.
+`python bench/typeahead_apps.py` (config in `BENCH_CONFIG`) serves what a user would write instead of the
+bot: an `AsyncApp` with one options listener and one `/immy` command, served by Bolt's built-in
+aiohttp server (`AsyncSlackAppServer`, the server behind `app.start()`; run here with aiohttp's
+`AppRunner` only so that it can listen on a free port and print it). It imports nothing from `bot`:
+the options it answers (per action id) and the modal it opens are JSON files the benchmark wrote from
+the bot's own answers, so both apps serialise the same number of options of the same size and open
+the same view. It prints `{"url": ..., "ready_s": ...}` when it serves and stops at EOF on stdin.
+
+`BENCH_PYSPY=$(which py-spy) python bench/typeahead.py` runs both children under `py-spy record`
+(raw collapsed stacks in /tmp/pyspy-<script>.txt): how the web layer's costs were found.
 """
 
 from __future__ import annotations
@@ -18,84 +22,70 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp
-from slack_sdk.web.async_client import AsyncWebClient
-
-from bot.sandbox.demo import DemoSettings
-from bot.sandbox.server import serve
-from bot.slack.requests.views import request_modal
-from bot.web import build_web_app
-
 SECRET = "bench-signing-secret"
 START_TIMEOUT_S = 600
-SCRIPT = str(Path(__file__).resolve().with_name("typeahead.py"))
-FIXED_OPTIONS = [{"text": {"type": "plain_text", "text": f"Option {i}"}, "value": str(i)} for i in range(10)]
+HERE = Path(__file__).resolve().parent
 
 
-@contextlib.asynccontextmanager
-async def bare_app(api_url: str, token: str) -> AsyncIterator[str]:
-    app = AsyncApp(client=AsyncWebClient(token=token, base_url=api_url), signing_secret=SECRET)
-    fixed_view = request_modal(channel_id="C0OPS", max_targets=50)
+def read_json(path: str) -> Any:
+    return json.loads(Path(path).read_text())
+
+
+async def serve_floor(config: dict[str, Any]) -> None:
+    from aiohttp import web
+    from slack_bolt.app.async_server import AsyncSlackAppServer
+    from slack_bolt.async_app import AsyncApp
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    started = time.perf_counter()
+    options_by_action: dict[str, list[dict[str, Any]]] = read_json(config["options_file"])
+    modal: dict[str, Any] = read_json(config["modal_file"])
+    app = AsyncApp(client=AsyncWebClient(token=config["bot_token"], base_url=config["api_url"]),
+                   signing_secret=SECRET)
 
     @app.options(re.compile(".*"))
-    async def options(ack: Any) -> None:
-        await ack(options=FIXED_OPTIONS)
+    async def options(ack: Any, body: dict[str, Any]) -> None:
+        await ack(options=options_by_action.get(body.get("action_id", ""), []))
 
     @app.command("/immy")
     async def command(ack: Any, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
-        await client.views_open(trigger_id=body["trigger_id"], view=fixed_view)
+        await client.views_open(trigger_id=body["trigger_id"], view=modal)
 
-    async def health() -> tuple[int, dict[str, Any]]:
-        return 200, {}
-
-    web = build_web_app(health=health, metrics=lambda: (b"", "text/plain"), bolt_app=app, signing_secret=SECRET)
-    async with serve(web) as served:
-        yield served.url
-
-
-def settings_for(config: dict[str, Any]) -> Any:
-    env = config["env"]
-    return DemoSettings(
-        slack_bot_token=config["bot_token"], slack_signing_secret=SECRET, slack_app_token=None,
-        slack_api_url=config["api_url"], immybot_base_url=env["IMMYBOT_BASE_URL"],
-        immybot_tenant_id=env["IMMYBOT_TENANT_ID"], immybot_client_id=env["IMMYBOT_CLIENT_ID"],
-        immybot_client_secret=env["IMMYBOT_CLIENT_SECRET"], immybot_authority_host=env["IMMYBOT_AUTHORITY_HOST"],
-        approval_channel="C0APPROVE", approvers="U0BOB", audit_db=Path(config["tmp"]) / "bench.db",
-        catalog_refresh_minutes=60, port=0, log_level="ERROR", log_format="text",
-    )
-
-
-async def serve_child(kind: str, config: dict[str, Any]) -> None:
-    """In the child: serve `kind`, print `{"url": ...}` when ready, stop at EOF on stdin."""
-    loop = asyncio.get_running_loop()
-    async with contextlib.AsyncExitStack() as stack:
-        started = time.perf_counter()
-        if kind == "bot":
-            from bot.services import running_bot
-
-            url = (await stack.enter_async_context(running_bot(settings_for(config), socket=False))).url
-        else:
-            url = await stack.enter_async_context(bare_app(config["api_url"], config["bot_token"]))
-        print(json.dumps({"url": url, "ready_s": round(time.perf_counter() - started, 2)}), flush=True)
-        await loop.run_in_executor(None, sys.stdin.read)
+    server = AsyncSlackAppServer(port=0, path="/slack/events", app=app, host="127.0.0.1")
+    runner = web.AppRunner(server.web_app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    host, port = runner.addresses[0][:2]
+    print(json.dumps({"url": f"http://{host}:{port}", "ready_s": round(time.perf_counter() - started, 2)}),
+          flush=True)
+    try:
+        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+    finally:
+        await runner.cleanup()
 
 
 @contextlib.asynccontextmanager
-async def child(kind: str, config: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
-    env = {**os.environ, "BENCH_CONFIG": json.dumps(config),
-           "REQUESTS_CA_BUNDLE": config["env"]["REQUESTS_CA_BUNDLE"]}
-    proc = await asyncio.create_subprocess_exec(sys.executable, SCRIPT, "--serve", kind, env=env,
+async def child(command: Sequence[str], config: dict[str, Any], env: dict[str, str] | None = None
+                ) -> AsyncIterator[dict[str, Any]]:
+    """Run `command` (a Python script) with `BENCH_CONFIG`; yield its ready line plus its pid."""
+    full_env = {**os.environ, **(env or {}), "BENCH_CONFIG": json.dumps(config)}
+    prefix = [os.environ["BENCH_PYSPY"], "record", "-f", "raw", "-r", "200", "-o",
+              f"/tmp/pyspy-{Path(command[-1]).name}.txt", "--"] if os.environ.get("BENCH_PYSPY") else []
+    proc = await asyncio.create_subprocess_exec(*prefix, sys.executable, *command, env=full_env,
                                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     assert proc.stdin is not None and proc.stdout is not None
     try:
         line = await asyncio.wait_for(proc.stdout.readline(), START_TIMEOUT_S)
+        while line and not line.startswith(b"{"):  # a profiler's banner
+            line = await asyncio.wait_for(proc.stdout.readline(), START_TIMEOUT_S)
         if not line:
-            raise RuntimeError(f"the {kind} process stopped before it was ready")
+            raise RuntimeError(f"{command[0]} stopped before it was ready")
         yield {**json.loads(line), "pid": proc.pid}
     finally:
         proc.stdin.close()
@@ -104,3 +94,14 @@ async def child(kind: str, config: dict[str, Any]) -> AsyncIterator[dict[str, An
         except TimeoutError:
             proc.kill()
             await proc.wait()
+
+
+def floor_command() -> list[str]:
+    return [str(HERE / "typeahead_apps.py")]
+
+
+if __name__ == "__main__":
+    import logging
+
+    logging.basicConfig(level=logging.CRITICAL)
+    asyncio.run(serve_floor(json.loads(os.environ["BENCH_CONFIG"])))

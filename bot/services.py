@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -31,7 +32,7 @@ from bot.slack.app import immybot_transport, make_app, make_client, wire
 from bot.slack.checkpoints import SlackCheckpoints
 from bot.slack.groups import SlackGroupDirectory
 from bot.store import Store
-from bot.web import build_web_app
+from bot.web import MAX_CONNECTIONS, build_web_app
 from bot.workflow.checkpoints import Checkpointer
 from bot.workflow.expiry import expiry_loop
 from bot.workflow.follower import Follower
@@ -118,12 +119,15 @@ async def _load_catalog(catalog: Any) -> None:
     while True:
         try:
             await catalog.load()
-            return
+            break
         except Exception as error:
             log.error("catalog could not be loaded at start; carrying on empty and retrying",
                       extra={"error": f"{type(error).__name__}: {error}", "retry_in_s": delay})
         await asyncio.sleep(delay)
         delay = min(CATALOG_RETRY_CAP_SECONDS, delay * 2)
+    # Everything alive now (modules, the app, the catalog) lives as long as the process: keep it out of
+    # the cyclic GC's full collections, which otherwise stall the loop for ~50 ms mid-typeahead.
+    gc.freeze()
 
 
 @contextlib.asynccontextmanager
@@ -225,7 +229,8 @@ async def running_bot(
             bolt_app=None if use_socket else services.app,
             signing_secret=secret,
         )
-        async with serve(web, host=host, port=settings.port, log_level="warning") as served:
+        async with serve(web, host=host, port=settings.port, log_level="warning",
+                         limit_concurrency=MAX_CONNECTIONS) as served:
             handler: AsyncSocketModeHandler | None = None
             if use_socket:
                 assert settings.slack_app_token is not None

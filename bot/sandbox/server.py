@@ -59,6 +59,46 @@ class _QuietServer(uvicorn.Server):
         yield
 
 
+# A request's line and headers may take at most this many bytes (Slack sends ~2 KB). uvicorn's own
+# h11 parser is bounded (16 KB); with httptools, uvicorn and httptools buffer an unfinished header
+# line without limit, so a client streaming one endless header would grow the process's memory.
+MAX_HEAD_BYTES = 64 * 1024
+
+
+def http_protocol() -> type[asyncio.Protocol] | str:
+    """uvicorn's httptools protocol with the head bounded by `MAX_HEAD_BYTES`, or h11 without httptools."""
+    try:
+        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+    except ImportError:
+        return "h11"
+
+    class BoundedHttpToolsProtocol(HttpToolsProtocol):
+        _in_head = True  # from the connection's first byte, and again from each request's first byte
+        _head_bytes = 0
+
+        def on_message_begin(self) -> None:
+            super().on_message_begin()
+            self._in_head, self._head_bytes = True, 0
+
+        def on_headers_complete(self) -> None:
+            self._in_head = False
+            super().on_headers_complete()
+
+        def data_received(self, data: bytes) -> None:
+            if self._in_head:
+                end = data.find(b"\r\n\r\n")
+                self._head_bytes += len(data) if end < 0 else end
+                if self._head_bytes > MAX_HEAD_BYTES:
+                    if not self.transport.is_closing():
+                        self.transport.write(b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
+                                             b"content-length: 0\r\nconnection: close\r\n\r\n")
+                        self.transport.close()
+                    return
+            super().data_received(data)
+
+    return BoundedHttpToolsProtocol
+
+
 def bind_socket(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -79,8 +119,12 @@ async def serve(
     port: int = 0,
     tls: TlsFiles | None = None,
     log_level: str = "warning",
+    limit_concurrency: int | None = None,
 ) -> AsyncIterator[Served]:
-    """Run `app` with uvicorn until the block exits; yields where it listens."""
+    """Run `app` with uvicorn until the block exits; yields where it listens.
+
+    uvicorn parses HTTP with `httptools` when it is installed (a dependency), else in pure Python (h11).
+    Past `limit_concurrency` open connections (or requests in flight) it answers 503 at once."""
     sock = bind_socket(host, port)
     config = uvicorn.Config(
         app,  # type: ignore[arg-type]
@@ -90,6 +134,9 @@ async def serve(
         ssl_certfile=str(tls.cert_path) if tls else None,
         ssl_keyfile=str(tls.key_path) if tls else None,
         timeout_graceful_shutdown=2,
+        limit_concurrency=limit_concurrency,
+        http=http_protocol(),
+        h11_max_incomplete_event_size=MAX_HEAD_BYTES,
     )
     server = _QuietServer(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))

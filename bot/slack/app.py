@@ -47,7 +47,9 @@ def make_client(settings: Settings) -> AsyncWebClient:
 
 def make_app(settings: Settings, client: AsyncWebClient) -> AsyncApp:
     secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
-    return AsyncApp(client=client, signing_secret=secret, name="immybot-slack")
+    # bot.web checks every HTTP delivery's signature (and size) before Bolt sees it; Socket Mode
+    # deliveries are not signed. Bolt's own check would verify the same HMAC a second time.
+    return AsyncApp(client=client, signing_secret=secret, name="immybot-slack", request_verification_enabled=False)
 
 
 def immybot_transport() -> httpx.AsyncBaseTransport:
@@ -59,12 +61,12 @@ def immybot_transport() -> httpx.AsyncBaseTransport:
 
 def wire(app: AsyncApp, services: Services) -> None:
     """Middleware first (shape, then dedup), then the one error handler, then the features."""
-    app.middleware(metrics.ack_timing_middleware)
+    app.middleware(metrics.AckTiming())
     install_shape_check(app)
     install_dedup(app, lambda key: services.service.claim(key, ttl_seconds=24 * 3600),
                   on_duplicate=lambda key: metrics.REFUSALS.labels("duplicate_delivery").inc())
     install_error_handler(app)
+    requests.register(app, services)  # first: Bolt tries listeners in order, and keystrokes are the most frequent
     commands.register(app, services)
-    requests.register(app, services)
     approvals.register(app, services)
     home.register(app, services)

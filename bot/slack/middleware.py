@@ -22,6 +22,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.middleware.async_middleware import AsyncMiddleware
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
 from bot.slack.payloads import BadPayload, check_body
@@ -91,31 +93,45 @@ def delivery_key(body: dict[str, Any]) -> str | None:
     return None
 
 
-def install_dedup(app: AsyncApp, claim: Claim, on_duplicate: Callable[[str], None] | None = None) -> None:
-    recent = recent_commands(app)
+class _RepeatedDeliveries(AsyncMiddleware):
+    """A plain `AsyncMiddleware`, not a decorated function: Bolt builds some thirty keyword arguments for
+    every call of a function middleware, on every keystroke of a typeahead."""
 
-    @app.middleware
-    async def skip_repeated_deliveries(body: dict[str, Any], next: Callable[[], Awaitable[None]]) -> Any:
+    def __init__(self, app: AsyncApp, claim: Claim, on_duplicate: Callable[[str], None] | None) -> None:
+        self.recent, self.claim, self.on_duplicate = recent_commands(app), claim, on_duplicate
+
+    async def async_process(self, *, req: AsyncBoltRequest, resp: BoltResponse,
+                            next: Callable[[], Awaitable[BoltResponse]]) -> BoltResponse | None:
+        body = req.body
         command = command_key(body)
         key = command or delivery_key(body)
-        repeated = not recent.first_time(command) if command is not None else (
-            key is not None and not await claim(key))
+        repeated = not self.recent.first_time(command) if command is not None else (
+            key is not None and not await self.claim(key))
         if key is not None and repeated:
             log.info("skipped a repeated Slack delivery", extra={"dedup_key": key})
-            if on_duplicate is not None:
-                on_duplicate(key)
+            if self.on_duplicate is not None:
+                self.on_duplicate(key)
             return BoltResponse(status=200, body="")
+        return await next()
+
+
+def install_dedup(app: AsyncApp, claim: Claim, on_duplicate: Callable[[str], None] | None = None) -> None:
+    app.middleware(_RepeatedDeliveries(app, claim, on_duplicate))
+
+
+class _MalformedDeliveries(AsyncMiddleware):
+    async def async_process(self, *, req: AsyncBoltRequest, resp: BoltResponse,
+                            next: Callable[[], Awaitable[BoltResponse]]) -> BoltResponse | None:
+        if req.context.get("shape_checked"):  # the HTTP door (bot.web) already checked this very parse
+            return await next()
+        try:
+            check_body(req.body)
+        except BadPayload as error:
+            log.info("rejected a malformed Slack delivery", extra={"reason": str(error)})
+            return BoltResponse(status=400, body="")
         return await next()
 
 
 def install_shape_check(app: AsyncApp) -> None:
     """Socket Mode deliveries skip the HTTP door: check their shape here too (→ 400, no listener)."""
-
-    @app.middleware
-    async def reject_malformed(body: dict[str, Any], next: Callable[[], Awaitable[None]]) -> Any:
-        try:
-            check_body(body)
-        except BadPayload as error:
-            log.info("rejected a malformed Slack delivery", extra={"reason": str(error)})
-            return BoltResponse(status=400, body="")
-        return await next()
+    app.middleware(_MalformedDeliveries())

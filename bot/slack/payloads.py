@@ -96,6 +96,10 @@ _INTERACTIVE_MODELS: dict[str, type[Interactive]] = {
 }
 
 
+# Bolt context property set by the HTTP door once `check_shape` passed, so the middleware does not redo it.
+SHAPE_CHECKED: dict[str, Any] = {"shape_checked": True}
+
+
 class BadPayload(ValueError):
     """The body is signed but is not a Slack delivery we understand (→ 400)."""
 
@@ -129,7 +133,7 @@ def check_body(data: object) -> None:
         except ValidationError as error:
             raise BadPayload("not a slash command") from error
     elif data.get("type") in ("event_callback", "url_verification"):
-        _check_json_event(json.dumps(data))
+        _check_event_dict(data)
     else:
         _check_interactive_dict(data)
 
@@ -159,6 +163,10 @@ def _check_json_event(text: str) -> None:
         data = json.loads(text)
     except ValueError as error:
         raise BadPayload("body is not JSON") from error
+    _check_event_dict(data)
+
+
+def _check_event_dict(data: object) -> None:
     if not isinstance(data, dict):
         raise BadPayload("body is not an object")
     try:

@@ -94,7 +94,8 @@ def register(app: AsyncApp, services: Services) -> None:
     async def software_suggestions(ack: AsyncAck, body: dict[str, Any]) -> None:
         query = await typed(body)
         items = services.catalog.search_software(query, limit=OPTIONS_LIMIT) if query else []
-        await ack(options=software_options([item.to_software() for item in items]))
+        # (value, name, catalog) rows, not `Software` models: a keystroke should not build 100 of them
+        await ack(options=software_options([(item.key, item.name, item.catalog.value) for item in items]))
 
     @app.options(ids.COMPUTERS_ACTION)
     async def computer_suggestions(ack: AsyncAck, body: dict[str, Any]) -> None:

@@ -169,13 +169,22 @@ def _option(text: str, value: str) -> dict:
     """What `kit.option(text, value).to_dict()` gives, built directly: the typeahead answers up to 100 of
     these per keystroke and the SDK model costs ~90 µs each. Limits are enforced by construction:
     the label is one line of at most 75 characters, the value at most 150."""
-    label = truncate(one_line(text), kit.OPTION_TEXT_MAX)
+    return _labelled(truncate(one_line(text), kit.OPTION_TEXT_MAX), value)
+
+
+def _labelled(label: str, value: str) -> dict:
+    """An option whose label is already one line of at most 75 characters."""
     return {"text": {"emoji": True, "text": label, "type": "plain_text"}, "value": value[:OPTION_VALUE_MAX]}
 
 
 def _catalog_option(value: str, name: str, catalog: str) -> dict:
-    suffix = f" · {catalog}"
-    return _option(truncate(one_line(name), kit.OPTION_TEXT_MAX - len(suffix)) + suffix, value)
+    suffix = _suffix(catalog)
+    return _labelled(truncate(one_line(name), kit.OPTION_TEXT_MAX - len(suffix)) + suffix, value)
+
+
+@lru_cache(maxsize=64)
+def _suffix(catalog: str) -> str:
+    return f" · {catalog}"
 
 
 def software_options(items: Sequence[Software] | Sequence[tuple[str, str, str]]) -> list[dict]:
@@ -191,17 +200,20 @@ def software_options(items: Sequence[Software] | Sequence[tuple[str, str, str]])
 
 
 def computer_option_text(name: str, tenant: str | None, online: bool | None) -> str:
-    state = "online" if online else ("offline" if online is False else "status unknown")
-    tail = f" · {truncate(one_line(tenant or 'no tenant'), 30)} · {state}"
+    tail = _computer_tail(tenant, online)
     return truncate(one_line(name), kit.OPTION_TEXT_MAX - len(tail)) + tail
+
+
+@lru_cache(maxsize=4096)  # a few hundred tenants × three states: every keystroke reuses them
+def _computer_tail(tenant: str | None, online: bool | None) -> str:
+    state = "online" if online else ("offline" if online is False else "status unknown")
+    return f" · {truncate(one_line(tenant or 'no tenant'), 30)} · {state}"
 
 
 def computer_options(rows: Sequence[ComputerRow]) -> list[dict]:
     """Typeahead options (≤ 100): `PC-ACME-01 · Acme Ltd · online`, value = the ImmyBot computer id."""
-    return [
-        _option(computer_option_text(name, tenant, online), str(computer_id))
-        for computer_id, name, tenant, online in rows[:MAX_OPTIONS]
-    ]
+    return [_labelled(computer_option_text(name, tenant, online), str(computer_id))
+            for computer_id, name, tenant, online in rows[:MAX_OPTIONS]]
 
 
 def request_card(request: Request) -> tuple[str, list[dict]]:
