@@ -177,9 +177,9 @@ class RequestFacts:
 # ---- groups ---------------------------------------------------------------------------------------
 
 
-async def groups_of(user: str, group_ids: Iterable[str], members: Callable[[str], Awaitable[frozenset[str]]]) -> (
-    frozenset[str]
-):
+async def groups_of(
+    user: str, group_ids: Iterable[str], members: Callable[[str], Awaitable[frozenset[str]]]
+) -> frozenset[str]:
     """The groups among `group_ids` that `user` is in. A lookup that fails counts as not a member."""
     found = set()
     for group in sorted(group_ids):
