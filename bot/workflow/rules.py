@@ -34,6 +34,7 @@ class Tenants:
     ids: frozenset[int] = frozenset()
     names: frozenset[str] = frozenset()  # casefolded
     every: bool = False
+    written: tuple[int | str, ...] = field(default=(), compare=False)  # as the file spells them, for words
 
     @classmethod
     def of(cls, refs: Iterable[int | str]) -> Tenants:
@@ -42,6 +43,7 @@ class Tenants:
             ids=frozenset(r for r in refs if isinstance(r, int)),
             names=frozenset(r.strip().casefold() for r in refs if isinstance(r, str) and r.strip() != "*"),
             every=any(isinstance(r, str) and r.strip() == "*" for r in refs),
+            written=tuple(refs),
         )
 
     def contains(self, tenant_id: int | None, tenant_name: str | None) -> bool:
@@ -52,7 +54,8 @@ class Tenants:
         )
 
     def __or__(self, other: Tenants) -> Tenants:
-        return Tenants(self.ids | other.ids, self.names | other.names, self.every or other.every)
+        written = self.written + tuple(r for r in other.written if r not in self.written)
+        return Tenants(self.ids | other.ids, self.names | other.names, self.every or other.every, written)
 
     @property
     def empty(self) -> bool:

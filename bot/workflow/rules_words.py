@@ -15,8 +15,8 @@ def _ids(identities: Iterable[str]) -> str:
 def _tenants(tenants: Tenants) -> str:
     if tenants.every:
         return "every tenant"
-    parts = [f"tenant id {i}" for i in sorted(tenants.ids)] + [f'"{n}"' for n in sorted(tenants.names)]
-    return ", ".join(parts)
+    written = tenants.written or (*sorted(tenants.ids), *sorted(tenants.names))
+    return ", ".join(f"tenant id {r}" if isinstance(r, int) else f'"{r}"' for r in written)
 
 
 def _number(value: float) -> str:
