@@ -119,7 +119,7 @@ def facts(**changes: object) -> RequestFacts:
         (When(requesters=frozenset({"S0JUNIORS"})), facts(requester="U0JUNIOR"), facts(requester="U0SENIOR")),
         # all conditions must hold
         (When(actions=frozenset({"NotPresent"}), catalogs=frozenset({"Global"})),
-         facts(action="NotPresent"), facts(action="NotPresent", catalog="Local")),  # fmt: skip
+         facts(action="NotPresent"), facts(action="NotPresent", catalog="Local")),
     ],
 )
 def test_each_condition(when, matching, not_matching) -> None:
