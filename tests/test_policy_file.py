@@ -172,3 +172,9 @@ def test_policy_check_defaults_to_policy_file() -> None:
     assert proc.stderr.strip() == "immybot-slack: policy check: no FILE given and POLICY_FILE is not set"
     proc = _cli(env={**env, "POLICY_FILE": str(EXAMPLE)})
     assert proc.returncode == 0 and f"{EXAMPLE}: valid." in proc.stdout
+
+
+def test_the_readme_shows_the_example_file() -> None:
+    readme = (REPO / "README.md").read_text()
+    block = readme.split("## Policy\n", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    assert parse_policy(block, "README.md") == load_policy(EXAMPLE)
