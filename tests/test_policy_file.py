@@ -178,3 +178,22 @@ def test_the_readme_shows_the_example_file() -> None:
     readme = (REPO / "README.md").read_text()
     block = readme.split("## Policy\n", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
     assert parse_policy(block, "README.md") == load_policy(EXAMPLE)
+
+
+async def test_doctor_checks_the_policy_file(valid_env: dict[str, str], tmp_path: Path, monkeypatch) -> None:
+    from bot.config import load_settings
+    from bot.policy_checks import policy_checks
+
+    async def lines() -> list[str]:
+        return [check.line() async for check in policy_checks(load_settings())]
+
+    assert (await lines())[0].startswith("[ok  ] policy: POLICY_FILE not set")
+    monkeypatch.setenv("POLICY_FILE", str(EXAMPLE))
+    assert await lines() == [f"[ok  ] policy: {EXAMPLE}: valid (3 scopes, 5 rules)"]
+    bad = tmp_path / "bad.yml"
+    bad.write_text("rules:\n  - name: a\n    colour: red\n")
+    monkeypatch.setenv("POLICY_FILE", str(bad))
+    assert await lines() == [
+        f"[FAIL] policy: {bad}: rules[0].colour (line 3): unknown key"
+        f" — fix: correct the file (immybot-slack policy check {bad}), or unset POLICY_FILE"
+    ]
