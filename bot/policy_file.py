@@ -247,6 +247,15 @@ def parse_policy(text: str, source: str = "<policy>") -> PolicyDoc:
                 f"{source}: {_place(loc)} (line {_line_of(loc, lines)}): rule name {model.rules[index].name!r}"
                 " is used twice (names appear on approval cards and in the audit log)"
             )
+    for index, rule in enumerate(model.rules):
+        people = set(rule.approvers or ())
+        if rule.approvals and rule.approvers is not None and not any(i.startswith("S") for i in people):
+            if len(people) < rule.approvals:
+                loc = ("rules", index, "approvals")
+                raise PolicyError(
+                    f"{source}: {_place(loc)} (line {_line_of(loc, lines)}): {rule.approvals} distinct approvals"
+                    f" can never be reached with {len(people)} approver(s) and no user group"
+                )
     return _to_domain(model)
 
 

@@ -98,6 +98,9 @@ def test_convenience_spellings() -> None:
          "p.yml: rules[1].name (line 3): rule name 'A' is used twice "
          "(names appear on approval cards and in the audit log)"),
         ("rules:\n  - name: a\n    name: b\n", "p.yml: rules[0].name (line 3): duplicate key"),
+        ("rules:\n  - name: a\n    approvers: [U0ONE]\n    approvals: 2\n",
+         "p.yml: rules[0].approvals (line 4): 2 distinct approvals can never be reached with 1 approver(s) "
+         "and no user group"),
         ("rules: [\n", "p.yml (line 2): not valid YAML: expected the node content, but found '<stream end>'"),
         ("- a\n", "p.yml (line 1): the top level must be a mapping of scopes, rules and reminders"),
     ],

@@ -12,7 +12,6 @@ import logging
 import re
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Literal
 
@@ -20,6 +19,12 @@ log = logging.getLogger(__name__)
 
 IMPLICIT_RULE_NAME = "default (from the settings)"
 NO_TENANT = "(no tenant)"
+NOT_IN_A_SCOPE = "You may not make requests: the policy gives you no tenants (ask an admin to add you to a scope)."
+
+
+def outside_scope(tenant: str) -> str:
+    """The refusal (and the `request.refused` outcome) for a target outside the requester's tenants."""
+    return f"{tenant} is not one of your tenants"
 
 
 def is_group(identity: str) -> bool:
@@ -323,34 +328,3 @@ def count_approval(needed: int, approved_by: Sequence[str], approver: str) -> Ap
     if approver in approved_by:
         return "duplicate"
     return "complete" if len(set(approved_by)) + 1 >= max(needed, 1) else "added"
-
-
-# ---- reminders ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class ReminderStep:
-    at: datetime
-    kind: Literal["remind", "escalate"]
-    number: int  # 1-based among reminders; the escalation carries the last reminder's number (0 if none)
-
-
-def reminder_schedule(created_at: datetime, reminders: Reminders | None) -> tuple[ReminderStep, ...]:
-    """When a pending request is reminded, then escalated.
-
-    Reminder k (k = 1..repeat) is due at created_at + k × after_minutes. With `escalate_to`, the
-    escalation is due at the same time as the last reminder and comes right after it in order (with
-    `repeat: 0`, at created_at + after_minutes). The caller stops at the request's decision or expiry.
-    """
-    if reminders is None:
-        return ()
-    step = timedelta(minutes=reminders.after_minutes)
-    steps = [ReminderStep(created_at + step * k, "remind", k) for k in range(1, reminders.repeat + 1)]
-    if reminders.escalate_to:
-        steps.append(ReminderStep(created_at + step * max(reminders.repeat, 1), "escalate", reminders.repeat))
-    return tuple(steps)
-
-
-def due_steps(schedule: Sequence[ReminderStep], done: int, now: datetime) -> tuple[ReminderStep, ...]:
-    """The steps due by `now` that have not been done yet (`done` = how many were, in order)."""
-    return tuple(s for s in schedule[done:] if s.at <= now)

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.workflow.reminder_schedule import due_steps, reminder_schedule
 from bot.workflow.rules import (
     ALL_TENANTS,
     IMPLICIT_RULE_NAME,
@@ -21,10 +22,8 @@ from bot.workflow.rules import (
     When,
     count_approval,
     decision_refusal,
-    due_steps,
     groups_of,
     may_target,
-    reminder_schedule,
     rule_for,
     tenants_for,
 )
