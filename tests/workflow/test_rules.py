@@ -237,3 +237,17 @@ def test_group_ids_names_every_group_of_the_policy() -> None:
         reminders=Reminders(5, 1, frozenset({"S0D"})),
     )
     assert policy.group_ids() == frozenset({"S0A", "S0B", "S0C", "S0D"})
+
+
+@pytest.mark.parametrize("module", ["rules", "rules_words", "reminder_schedule"])
+def test_the_policy_is_pure_domain(module: str) -> None:
+    import ast
+    from pathlib import Path
+
+    import bot.workflow
+
+    tree = ast.parse((Path(bot.workflow.__file__).parent / f"{module}.py").read_text())
+    imported = {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    for name in imported:
+        assert not name.startswith(("bot.config", "bot.slack", "bot.store", "bot.immybot", "yaml", "pydantic")), name
