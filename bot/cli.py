@@ -1,4 +1,4 @@
-"""Command line: run / demo / doctor / audit export / audit verify.
+"""Command line: run / demo / doctor / policy check / audit export / audit verify.
 
 Each command lives in its own module; this file only parses arguments and turns a settings
 error into one line on stderr with exit code 2 (never a traceback).
@@ -35,6 +35,11 @@ def _parser() -> argparse.ArgumentParser:
                            "enums as integers")  # fmt: skip
 
     sub.add_parser("doctor", help="check every setting and dependency for real, with the fix for each")
+
+    policy = sub.add_parser("policy", help="check a policy file (SPEC §6)")
+    policy_sub = policy.add_subparsers(dest="policy_command", required=True, metavar="ACTION")
+    check = policy_sub.add_parser("check", help="validate a policy file and print its scopes and rules in words")
+    check.add_argument("file", nargs="?", metavar="FILE", help="policy file (default: POLICY_FILE)")
 
     audit = sub.add_parser("audit", help="export or verify the audit log")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
@@ -79,6 +84,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from bot.doctor import run_doctor
 
         return asyncio.run(run_doctor())
+    if args.command == "policy":
+        from bot.policy_check import run_check
+
+        return run_check(args.file)
     if args.command == "audit":
         from bot.store import audit_cli
 

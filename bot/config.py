@@ -108,6 +108,7 @@ class Settings(BaseSettings):
     max_targets: int = Field(default=25, ge=1, le=1000)
     requests_per_hour: int = Field(default=30, ge=1)
     approval_ttl_hours: float = Field(default=24.0, gt=0)
+    policy_file: Path | None = None  # SPEC §6; read by bot/policy_file.py
 
     audit_db: Path = Path("./immybot-slack.db")
     audit_checkpoint_channel: str | None = None  # default: APPROVAL_CHANNEL (SPEC §10)
@@ -327,6 +328,13 @@ class StoreSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
     audit_db: Path = Path("./immybot-slack.db")
+
+
+class PolicyFileSettings(BaseSettings):
+    """What `policy check` needs without a FILE argument: POLICY_FILE alone."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+    policy_file: Path | None = None
 
 
 class CheckpointReadSettings(StoreSettings):

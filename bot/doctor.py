@@ -39,6 +39,7 @@ _CHECK_MODULES = (
     ("bot.slack.checks", "slack_checks"),
     ("bot.immybot.checks", "immybot_checks"),
     ("bot.store.checks", "store_checks"),
+    ("bot.policy_checks", "policy_checks"),
 )
 
 
