@@ -119,12 +119,12 @@ class Schedule(BaseModel):
             return None
         zone = self.zone
         local_now = _aware(now).astimezone(zone)
-        for days in (0, 1, 2):  # 2: only when a DST gap swallows today's and tomorrow's slot is behind `now`
+        for days in (0, 1):  # today, else tomorrow (always ahead: at least ~23 h after today's slot)
             day = local_now.date() + timedelta(days=days)
             candidate = datetime.combine(day, self.at, tzinfo=zone).astimezone(UTC)
             if candidate > _aware(now).astimezone(UTC):
                 return candidate
-        raise AssertionError("unreachable: a clock time recurs within two days")
+        raise AssertionError("unreachable: tomorrow's slot is always after now")
 
     def pin(self, now: datetime) -> Schedule:
         """Fix `run_at` (and whether it rolled to the next day) at submission time."""
@@ -155,7 +155,8 @@ class Schedule(BaseModel):
         return start + max_wait
 
     def describe(self, now: datetime | None = None) -> str:
-        """Plain text, in the requester's time zone: `at 18:30 (Europe/Berlin), Wed 5 Mar, tomorrow`.
+        """Plain text, in the requester's time zone: `at 18:30 (Europe/Berlin), Wed 5 Mar`, plus
+        `, the next day: 18:30 had already passed when asked` when it rolled over.
 
         Uses the pinned `run_at`; an unpinned AT_TIME is resolved against `now` (default: the clock).
         """
@@ -172,7 +173,7 @@ class Schedule(BaseModel):
             text += f" ({self.at:%H:%M} does not exist that day: clocks change)"
         rolled = self.next_day if self.run_at else local.date() > _aware(now or run_at).astimezone(self.zone).date()
         if rolled:
-            text += f", tomorrow: {self.at:%H:%M} had already passed today"
+            text += f", the next day: {self.at:%H:%M} had already passed when asked"
         return text
 
 

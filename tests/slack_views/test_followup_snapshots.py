@@ -16,7 +16,7 @@ from bot.slack.reports.followup_views import (
     retry_refused_text,
     retry_started_text,
 )
-from bot.slack.reports.views import final_summary
+from bot.slack.reports.views import final_summary, status_message
 from bot.slack.requests.views import request_card
 from bot.slack.schedule_text import scheduled_thread_text
 from bot.workflow.model import RequestState
@@ -31,6 +31,8 @@ CASES: dict[str, Callable[[], Any]] = {
     "request_card_next_day": lambda: request_card(s.request(), schedule=f.NEXT_DAY),
     "request_card_no_tz": lambda: request_card(s.request(), schedule=f.NO_TZ),
     "request_card_after_hours": lambda: request_card(s.approved(), schedule=f.AFTER_HOURS),
+    "status_message_scheduled": lambda: status_message(s.approved(sessions=s.running().sessions),
+                                                       names={100: "PC-ACME-000"}, schedule=f.NEXT_DAY),
     "scheduled_thread_text": lambda: scheduled_thread_text(s.approved(), f.NEXT_DAY),
     "approval_card_two_approvals": lambda: approval_card(
         s.request(), rule_name="uninstalls need two", approvals_needed=2, approved_by=["U0BOB"]),

@@ -50,7 +50,7 @@ def test_a_past_time_means_the_next_day_and_says_so() -> None:
     now = datetime(2025, 3, 4, 20, 0, tzinfo=UTC)  # 21:00 in Berlin
     pinned = Schedule.at_time("18:30", BERLIN).pin(now)
     assert pinned.run_at == datetime(2025, 3, 5, 17, 30, tzinfo=UTC) and pinned.next_day
-    assert pinned.describe() == "at 18:30 (Europe/Berlin), Wed 5 Mar, tomorrow: 18:30 had already passed today"
+    assert pinned.describe() == "at 18:30 (Europe/Berlin), Wed 5 Mar, the next day: 18:30 had already passed when asked"
     # exactly now is not in the future either
     assert Schedule.at_time("21:00", BERLIN).next_run(now) == datetime(2025, 3, 5, 20, 0, tzinfo=UTC)
 

@@ -23,9 +23,11 @@ from slack_sdk.models.blocks import (
 from bot.safe_csv import csv_text
 from bot.slack import blocks as kit
 from bot.slack.reports import ids
+from bot.slack.schedule_text import when_text
 from bot.slack.text import clip, mention, more, one_line, plural, truncate
 from bot.workflow.model import TIMED_OUT, Request, SessionResult
 from bot.workflow.retry import PASSED, did_not_pass
+from bot.workflow.schedule import Schedule
 
 STATUS_LINES = 20
 INLINE_COMPUTERS = 40  # past this many, the summary carries the first ones and the CSV holds them all
@@ -72,9 +74,20 @@ def _emoji(status: str) -> str:
 
 
 def status_message(
+    request: Request, *, names: dict[int, str], immybot_unavailable: bool = False, schedule: Schedule | None = None
+) -> tuple[str, list[dict]]:
+    """The one status message in the thread, edited in place while sessions run (and say when a scheduled
+    run starts, until every session is done)."""
+    text, blocks = _status_message(request, names=names, immybot_unavailable=immybot_unavailable)
+    when = when_text(schedule)
+    if when and not (request.sessions and all(s.terminal for s in request.sessions)):
+        blocks.append(kit.context(when).to_dict())
+    return text, blocks
+
+
+def _status_message(
     request: Request, *, names: dict[int, str], immybot_unavailable: bool = False
 ) -> tuple[str, list[dict]]:
-    """The one status message in the thread, edited in place while sessions run."""
     if immybot_unavailable:
         text = f"{request.label}: ImmyBot is unavailable, retrying"
         return kit.message(
