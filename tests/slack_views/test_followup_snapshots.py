@@ -9,7 +9,13 @@ from typing import Any
 import pytest
 
 from bot.slack.approvals.preview_views import preview_csv, preview_details_modal
-from bot.slack.approvals.views import approval_card, escalation_text, reminder_text
+from bot.slack.approvals.views import (
+    already_approved_text,
+    approval_added_text,
+    approval_card,
+    escalation_text,
+    reminder_text,
+)
 from bot.slack.reports.followup_views import (
     log_message,
     nothing_to_retry_text,
@@ -52,6 +58,10 @@ CASES: dict[str, Callable[[], Any]] = {
                                            approvals_needed=2, approved_by=["U0CAROL"]),
     "escalation_text": lambda: escalation_text(s.request(), ["U0ONCALL", "S0ONCALL"], reminders=2),
     "final_summary_retry": lambda: final_summary(s.finished(), s.results(3), s.BASE_URL, summary_id="7"),
+    "final_summary_retry_round": lambda: final_summary(s.finished(), s.results(1), s.BASE_URL, summary_id="8",
+                                                       retry=1),
+    "approval_texts": lambda: [approval_added_text(s.request(), "U0BOB", approvals_needed=2, approved_by=["U0BOB"]),
+                               already_approved_text(s.request())],
     "final_summary_all_passed": lambda: final_summary(s.finished(), s.results(2, failed=0), s.BASE_URL,
                                                       summary_id="7"),
     "show_log": lambda: log_message(s.finished(), "PC-ACME-002", 5002, f.LOG).__dict__,

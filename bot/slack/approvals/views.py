@@ -119,6 +119,12 @@ def escalation_text(request: Request, escalate_to: Sequence[str], *, reminders: 
             f"still pending after {plural(reminders, 'reminder')}. You may approve or deny it on the card.")
 
 
+def approval_added_text(request: Request, approver: str, *, approvals_needed: int, approved_by: Sequence[str]) -> str:
+    """The approval card's thread when one of several approvals is recorded (`approval.added`)."""
+    return (f":ballot_box_with_check: {mention(approver)} approved {request.label}: "
+            f"{approvals_text(approvals_needed, approved_by)}. It runs once enough approvers agree.")
+
+
 def already_approved_text(request: Request) -> str:
     """The ephemeral answer to a second Approve by the same approver."""
     return f"You have already approved {request.label}; it still needs another approver. Nothing changed."

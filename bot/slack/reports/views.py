@@ -140,9 +140,11 @@ def computer_line(result: SessionResult, base_url: str) -> str:
     return text
 
 
-def headline(request: Request, results: Sequence[SessionResult]) -> str:
+def headline(request: Request, results: Sequence[SessionResult], *, retry: int = 0) -> str:
+    """`#42 finished: 9 passed, 1 failed`; a retry's summary says which: `#42 retry 1 finished: …`."""
     counts = counts_text([r.status for r in results]) or "no sessions"
-    return f"{request.label} finished: {counts}"
+    which = f" retry {retry}" if retry else ""
+    return f"{request.label}{which} finished: {counts}"
 
 
 def final_summary(
@@ -152,6 +154,7 @@ def final_summary(
     *,
     inline_limit: int | None = INLINE_COMPUTERS,
     summary_id: str | None = None,
+    retry: int = 0,
 ) -> list[tuple[str, list[dict]]]:
     """The final summary as one or more new thread replies, each ≤ 50 blocks.
 
@@ -159,8 +162,9 @@ def final_summary(
     CSV (`summary_csv`) holds them all; with `inline_limit=None` every computer is listed, split over messages.
     With a `summary_id` (what the Retry failed button answers to), computers that did not pass get a
     "Show log" button on their line, and the first message a "Retry failed" button (see `summary_actions`).
+    `retry` numbers the summary of a retry run (its results are only the retried computers).
     """
-    head = headline(request, results)
+    head = headline(request, results, retry=retry)
     first_text = f"{mention(request.requester)} {head}"
     shown = results if inline_limit is None else results[:inline_limit]
     chunks = [shown[i : i + COMPUTERS_PER_MESSAGE] for i in range(0, len(shown), COMPUTERS_PER_MESSAGE)] or [[]]
