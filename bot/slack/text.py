@@ -89,3 +89,13 @@ SEARCH_QUERY_MAX = 100
 def search_query(text: str) -> str:
     """What a typeahead or `/immy status` searches for: trimmed, capped at `SEARCH_QUERY_MAX` characters."""
     return text.strip()[:SEARCH_QUERY_MAX].strip()
+
+
+_SLACK_GROUP_ID = re.compile(r"^S[A-Z0-9]{2,}$")
+
+
+def mention_any(slack_id: str) -> str:
+    """`<@U123>` for a user, `<!subteam^S123>` for a user group; anything else escaped, never a mention."""
+    if _SLACK_GROUP_ID.match(slack_id):
+        return f"<!subteam^{slack_id}>"
+    return mention(slack_id)

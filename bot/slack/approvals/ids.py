@@ -11,3 +11,12 @@ DENY_REASON_ACTION = "deny_reason_input"
 
 def buttons_block_id(request_id: int) -> str:
     return f"{APPROVAL_BUTTONS_BLOCK}:{request_id}"
+
+PREVIEW_BLOCK = "preview"  # block_id prefix of the approval card's preview section: f"{PREVIEW_BLOCK}:{request_id}"
+PREVIEW_DETAILS_ACTION = "preview_details"  # button value = the request id; opens PREVIEW_MODAL
+PREVIEW_MODAL = "preview_details"  # callback_id of the read-only details modal
+PREVIEW_CSV_FILENAME = "immy-preview-{id}.csv"  # .format(id=request.id)
+
+
+def preview_block_id(request_id: int) -> str:
+    return f"{PREVIEW_BLOCK}:{request_id}"

@@ -7,12 +7,14 @@ block, shown in the modal like any other validation error.
 from __future__ import annotations
 
 import json
+from datetime import time
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from bot.slack.requests import ids
 from bot.workflow.model import DesiredState, OfflineBehavior, RebootPreference
+from bot.workflow.schedule import Schedule, ScheduleError, When, parse_hhmm
 
 
 class FormError(Exception):
@@ -35,6 +37,7 @@ class _Element(BaseModel):
     selected_option: _Selected | None = None
     selected_options: list[_Selected] | None = None
     selected_user: str | None = None
+    selected_time: str | None = None
 
 
 class _State(BaseModel):
@@ -53,6 +56,12 @@ class RequestForm(BaseModel):
     reason: str
     channel: str
     prefill: str
+    when: When = When.NOW
+    run_time: time | None = None  # the picked clock time (only with When.AT_TIME, checked at parse)
+
+    def schedule(self, profile_tz: str | None) -> Schedule:
+        """The chosen schedule in the requester's profile time zone (UTC, flagged, when it has none)."""
+        return Schedule.chosen(self.when, self.run_time, profile_tz)
 
     @property
     def target_blocks(self) -> list[str]:
@@ -74,6 +83,23 @@ def _choice(state: _State, block: str, action: str, kind: type[Any], default: An
         return kind(chosen.value)
     except ValueError:
         raise FormError({block: "Pick one of the choices."}, f"invalid {block} choice") from None
+
+
+def _when(state: _State) -> tuple[When, time | None]:
+    """The "When" radio and its time picker, consistent with each other or a FormError on the block at fault."""
+    when = _choice(state, ids.WHEN_BLOCK, ids.WHEN_ACTION, When, When.NOW)
+    picked = _element(state, ids.WHEN_TIME_BLOCK, ids.WHEN_TIME_ACTION).selected_time
+    try:
+        run_time = parse_hhmm(picked) if picked else None
+    except ScheduleError:
+        raise FormError({ids.WHEN_TIME_BLOCK: "Pick a time from the list."}, "invalid time") from None
+    if when is When.AT_TIME and run_time is None:
+        raise FormError({ids.WHEN_TIME_BLOCK: "Pick the time to run it at, or choose another “When”."},
+                        "at a time without a time")
+    if when is not When.AT_TIME and run_time is not None:
+        raise FormError({ids.WHEN_BLOCK: f"You picked {run_time:%H:%M}: choose “At a time”, or clear the time."},
+                        "a time without at a time")
+    return when, run_time
 
 
 def parse_metadata(raw: str) -> tuple[str, str]:
@@ -100,6 +126,7 @@ def parse_request_form(view: dict[str, Any]) -> RequestForm:
         raise FormError({ids.COMPUTERS_BLOCK: "Pick computers from the list."}, "invalid computer id") from None
     preview = _element(state, ids.PREVIEW_BLOCK, ids.PREVIEW_ACTION).selected_options or []
     channel, prefill = parse_metadata(str(view.get("private_metadata") or ""))
+    when, run_time = _when(state)
     email = (_element(state, ids.EMAIL_BLOCK, ids.EMAIL_ACTION).value or "").strip()
     return RequestForm(
         software_key=software.value if software else None,
@@ -113,4 +140,6 @@ def parse_request_form(view: dict[str, Any]) -> RequestForm:
         reason=(_element(state, ids.REASON_BLOCK, ids.REASON_ACTION).value or "").strip(),
         channel=channel,
         prefill=prefill,
+        when=when,
+        run_time=run_time,
     )

@@ -22,6 +22,10 @@ OFFLINE_ACTION = "offline_choice"
 PREVIEW_BLOCK = "preview"
 PREVIEW_ACTION = "preview_toggle"  # checkboxes: selected_options contains PREVIEW_VALUE when ticked
 PREVIEW_VALUE = "preview"
+WHEN_BLOCK = "when"
+WHEN_ACTION = "when_choice"  # radio_buttons: selected_option.value is a `bot.workflow.schedule.When`
+WHEN_TIME_BLOCK = "when_time"
+WHEN_TIME_ACTION = "when_time_pick"  # timepicker: selected_time "HH:mm", only with When.AT_TIME
 REASON_BLOCK = "reason"
 REASON_ACTION = "reason_input"
 

@@ -20,14 +20,17 @@ from slack_sdk.models.blocks import (
     InputBlock,
     PlainTextInputElement,
     RadioButtonsElement,
+    TimePickerElement,
     UserSelectElement,
 )
 from slack_sdk.models.views import View
 
 from bot.slack import blocks as kit
 from bot.slack.requests import ids
+from bot.slack.schedule_text import when_text
 from bot.slack.text import mention, one_line, truncate
 from bot.workflow.model import DesiredState, OfflineBehavior, RebootPreference, Request, Software
+from bot.workflow.schedule import Schedule, When
 
 MAX_OPTIONS = 100
 OPTION_VALUE_MAX = 150
@@ -77,6 +80,30 @@ def request_modal(
     view = json.loads(_modal_json(prefill, initial_software, max_targets))
     view["private_metadata"] = modal_metadata(channel_id=channel_id, prefill=prefill)
     return view
+
+
+def _when_inputs() -> list[Block]:
+    """"When": Now (default) / After business hours / At a time, and the time picker for the last one.
+
+    The picker is its own optional input (Slack has no conditional fields without a round trip); the form
+    parser refuses a time without "At a time" and "At a time" without a time, each on its own block.
+    """
+    return [
+        InputBlock(
+            block_id=ids.WHEN_BLOCK,
+            label=kit.plain("When"),
+            element=_radio(ids.WHEN_ACTION, [(w.value, w.label) for w in When], When.NOW.value),
+            hint=kit.plain("After business hours: ImmyBot waits until each computer's active hours end."),
+        ),
+        InputBlock(
+            block_id=ids.WHEN_TIME_BLOCK,
+            label=kit.plain("Time (for “At a time”)"),
+            optional=True,
+            element=TimePickerElement(action_id=ids.WHEN_TIME_ACTION, placeholder=kit.plain("Pick a time")),
+            hint=kit.plain("In your Slack time zone (UTC if your profile has none). "
+                           "A time already past today means tomorrow."),
+        ),
+    ]
 
 
 @lru_cache(maxsize=256)
@@ -142,6 +169,7 @@ def _modal_json(prefill: str, initial_software: tuple[str, str] | None, max_targ
                 options=[kit.option("Preview only", ids.PREVIEW_VALUE, "detection only: changes nothing")],
             ),
         ),
+        *_when_inputs(),
         InputBlock(
             block_id=ids.REASON_BLOCK,
             label=kit.plain("Reason"),
@@ -216,14 +244,18 @@ def computer_options(rows: Sequence[ComputerRow]) -> list[dict]:
             for computer_id, name, tenant, online in rows[:MAX_OPTIONS]]
 
 
-def request_card(request: Request) -> tuple[str, list[dict]]:
-    """The card in the invoking channel; its thread carries everything that follows."""
+def request_card(request: Request, *, schedule: Schedule | None = None) -> tuple[str, list[dict]]:
+    """The card in the invoking channel; its thread carries everything that follows.
+
+    `schedule` (pinned at submission) adds when it runs, in the requester's time zone.
+    """
     text = f"{kit.fallback_title(request)}, requested by {mention(request.requester)} ({kit.state_word(request)})"
+    when = when_text(schedule)
     blocks: list[Block] = [
         kit.section(f"{kit.request_title(request)}\nRequested by {mention(request.requester)}",
                     block_id=ids.REQUEST_CARD_BLOCK),
         kit.section(kit.targets_text(request.targets)),
-        kit.section(f"{kit.options_text(request)}\n{kit.reason_text(request)}"),
+        kit.section("\n".join(filter(None, (kit.options_text(request), when, kit.reason_text(request))))),
         kit.context(kit.state_line(request), f"`/immy cancel {request.id}`" if request.state.is_open else ""),
     ]
     return kit.message(text, blocks)
