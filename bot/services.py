@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -110,9 +109,6 @@ async def _load_catalog(catalog: Any) -> None:
     except Exception as error:
         log.error("catalog could not be loaded at start; carrying on empty and refreshing in the background",
                   extra={"error": f"{type(error).__name__}: {error}"})
-    # Everything alive now (modules, the app, the catalog) lives as long as the process: keep it out of
-    # the cyclic GC's full collections, which otherwise stall the loop for ~50 ms mid-typeahead.
-    gc.freeze()
 
 
 @contextlib.asynccontextmanager
