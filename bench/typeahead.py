@@ -368,10 +368,12 @@ def settings_for(config: dict[str, Any]) -> Any:
 
 async def serve_bot(config: dict[str, Any]) -> None:
     """In the child: the whole bot as `immybot-slack run` serves it; print `{"url": ...}`, stop at EOF."""
+    from bot.runner import freeze_once_loaded
     from bot.services import running_bot
 
     started = time.perf_counter()
     async with running_bot(settings_for(config), socket=False) as bot:
+        await freeze_once_loaded(bot)  # as `immybot-slack run` does once its catalog is loaded
         print(json.dumps({"url": bot.url, "ready_s": round(time.perf_counter() - started, 2)}), flush=True)
         await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
 

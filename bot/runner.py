@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 from collections.abc import Coroutine
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.config import Settings, load_settings
 from bot.logs import register_secrets, setup_logging
+
+if TYPE_CHECKING:
+    from bot.services import RunningBot
 
 log = logging.getLogger("bot.runner")
 
@@ -19,6 +23,15 @@ def _secrets(settings: Settings) -> list[str | None]:
     values = [settings.slack_bot_token, settings.slack_signing_secret, settings.slack_app_token,
               settings.immybot_client_secret]
     return [v.get_secret_value() if v is not None else None for v in values]
+
+
+async def freeze_once_loaded(bot: RunningBot) -> None:
+    """Once the first catalog load is over, everything alive (modules, the app, the catalog) lives as
+    long as the process: `gc.freeze()` keeps it out of the cyclic GC's full collections, which
+    otherwise stall the event loop for ~50 ms in the middle of a burst of typeahead loads."""
+    if bot.services.catalog_ready is not None:
+        await bot.services.catalog_ready
+    gc.freeze()
 
 
 async def serve_until_stopped(settings: Settings, socket: bool) -> None:
@@ -32,7 +45,9 @@ async def serve_until_stopped(settings: Settings, socket: bool) -> None:
     async with running_bot(settings, socket=socket, host="0.0.0.0", wait_for_catalog=False) as bot:
         mode = "Socket Mode" if socket else "HTTP (POST /slack/events)"
         log.info("immybot-slack is running", extra={"mode": mode, "url": bot.url})
+        freezing = asyncio.create_task(freeze_once_loaded(bot))
         await stop.wait()
+        freezing.cancel()
         log.info("stopping")
 
 

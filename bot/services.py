@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -125,9 +124,6 @@ async def _load_catalog(catalog: Any) -> None:
                       extra={"error": f"{type(error).__name__}: {error}", "retry_in_s": delay})
         await asyncio.sleep(delay)
         delay = min(CATALOG_RETRY_CAP_SECONDS, delay * 2)
-    # Everything alive now (modules, the app, the catalog) lives as long as the process: keep it out of
-    # the cyclic GC's full collections, which otherwise stall the loop for ~50 ms mid-typeahead.
-    gc.freeze()
 
 
 @contextlib.asynccontextmanager

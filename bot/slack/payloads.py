@@ -1,14 +1,12 @@
 """Small pydantic models for the pieces of Slack payloads the bot relies on.
 
-A delivery that does not fit gets a clean 400 at the door (`check_shape`), never a KeyError 500
+A delivery that does not fit gets a clean 400 at the door (`check_body`), never a KeyError 500
 inside a listener. Only the fields we read are modelled; everything else is allowed and ignored.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any, Literal
-from urllib.parse import parse_qs
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -96,7 +94,7 @@ _INTERACTIVE_MODELS: dict[str, type[Interactive]] = {
 }
 
 
-# Bolt context property set by the HTTP door once `check_shape` passed, so the middleware does not redo it.
+# Bolt context property set by the HTTP door once `check_body` passed, so the middleware does not redo it.
 SHAPE_CHECKED: dict[str, Any] = {"shape_checked": True}
 
 
@@ -104,27 +102,8 @@ class BadPayload(ValueError):
     """The body is signed but is not a Slack delivery we understand (→ 400)."""
 
 
-def check_shape(body: bytes, content_type: str) -> None:
-    """Raise `BadPayload` unless `body` is a well-formed command, interactive payload or event."""
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise BadPayload("body is not UTF-8") from error
-    if content_type.startswith("application/json"):
-        _check_json_event(text)
-        return
-    form = parse_qs(text, keep_blank_values=True)
-    if "payload" in form:
-        _check_interactive(form["payload"][0])
-        return
-    try:
-        SlashCommand.model_validate({k: v[0] for k, v in form.items()})
-    except ValidationError as error:
-        raise BadPayload("not a slash command") from error
-
-
 def check_body(data: object) -> None:
-    """The same checks for an already-decoded body (Socket Mode hands Bolt a dict)."""
+    """Raise `BadPayload` unless the decoded body is a well-formed command, interactive payload or event."""
     if not isinstance(data, dict):
         raise BadPayload("body is not an object")
     if "command" in data:
@@ -138,14 +117,6 @@ def check_body(data: object) -> None:
         _check_interactive_dict(data)
 
 
-def _check_interactive(raw: str) -> None:
-    try:
-        data = json.loads(raw)
-    except ValueError as error:
-        raise BadPayload("payload is not JSON") from error
-    _check_interactive_dict(data)
-
-
 def _check_interactive_dict(data: object) -> None:
     if not isinstance(data, dict):
         raise BadPayload("payload is not an object")
@@ -156,14 +127,6 @@ def _check_interactive_dict(data: object) -> None:
             model.model_validate(data)
     except ValidationError as error:
         raise BadPayload(f"malformed {data.get('type')!s} payload") from error
-
-
-def _check_json_event(text: str) -> None:
-    try:
-        data = json.loads(text)
-    except ValueError as error:
-        raise BadPayload("body is not JSON") from error
-    _check_event_dict(data)
 
 
 def _check_event_dict(data: object) -> None:

@@ -94,8 +94,7 @@ def register(app: AsyncApp, services: Services) -> None:
     async def software_suggestions(ack: AsyncAck, body: dict[str, Any]) -> None:
         query = await typed(body)
         items = services.catalog.search_software(query, limit=OPTIONS_LIMIT) if query else []
-        # (value, name, catalog) rows, not `Software` models: a keystroke should not build 100 of them
-        await ack(options=software_options([(item.key, item.name, item.catalog.value) for item in items]))
+        await ack(options=software_options(items))  # the search results as they are: no model per row
 
     @app.options(ids.COMPUTERS_ACTION)
     async def computer_suggestions(ack: AsyncAck, body: dict[str, Any]) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from functools import lru_cache
+from typing import Any
 
 from slack_sdk.models.blocks import (
     Block,
@@ -29,7 +30,7 @@ from bot.slack import blocks as kit
 from bot.slack.requests import ids
 from bot.slack.schedule_text import when_text
 from bot.slack.text import mention, one_line, truncate
-from bot.workflow.model import DesiredState, OfflineBehavior, RebootPreference, Request, Software
+from bot.workflow.model import DesiredState, OfflineBehavior, RebootPreference, Request
 from bot.workflow.schedule import Schedule, When
 
 MAX_OPTIONS = 100
@@ -205,25 +206,27 @@ def _labelled(label: str, value: str) -> dict:
     return {"text": {"emoji": True, "text": label, "type": "plain_text"}, "value": value[:OPTION_VALUE_MAX]}
 
 
-def _catalog_option(value: str, name: str, catalog: str) -> dict:
-    suffix = _suffix(catalog)
-    return _labelled(truncate(one_line(name), kit.OPTION_TEXT_MAX - len(suffix)) + suffix, value)
-
-
 @lru_cache(maxsize=64)
 def _suffix(catalog: str) -> str:
     return f" · {catalog}"
 
 
-def software_options(items: Sequence[Software] | Sequence[tuple[str, str, str]]) -> list[dict]:
-    """Typeahead options (≤ 100): `7-Zip 23.01 · Global`, value `Global:714`."""
+def software_options(items: Sequence[Any]) -> list[dict]:
+    """Typeahead options (≤ 100): `7-Zip 23.01 · Global`, value `Global:714`.
+
+    `items` are catalog items (anything with `key`, `name` and `catalog`, e.g. `Software` or the
+    catalog's search results) or `(value, name, catalog)` tuples. One flat loop: it runs on every
+    keystroke, and a function call per step of each of 100 options shows in the typeahead's throughput."""
     options: list[dict] = []
     for item in items[:MAX_OPTIONS]:
-        if isinstance(item, Software):
-            options.append(_catalog_option(item.key, item.name, item.catalog.value))
-        else:
+        if type(item) is tuple:
             value, name, catalog = item
-            options.append(_catalog_option(value, name, catalog))
+        else:
+            value, name, catalog = item.key, item.name, item.catalog
+        suffix = _suffix(catalog)
+        label = truncate(one_line(name), kit.OPTION_TEXT_MAX - len(suffix)) + suffix
+        options.append({"text": {"emoji": True, "text": label, "type": "plain_text"},
+                        "value": value[:OPTION_VALUE_MAX]})
     return options
 
 
