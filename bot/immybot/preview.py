@@ -76,7 +76,7 @@ def _why(action: MaintenanceAction, kind: Verdict) -> str | None:
 def computer_verdicts(actions: Iterable[MaintenanceAction]) -> list[ComputerVerdict]:
     """One verdict per action that is not a parent roll-up row (API.md §5.4: credit children and standalones)."""
     rows = list(actions)
-    parents = {a.parent_id for a in rows if a.parent_id is not None}
+    parents = {a.parent_id for a in rows if a.parent_id is not None and a.parent_id != a.id}  # never its own parent
     out = []
     for action in rows:
         if action.id is not None and action.id in parents:
