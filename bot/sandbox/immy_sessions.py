@@ -138,7 +138,9 @@ class FakeSession:
             },
         }
         shaper = shaper or Shaper()
-        data["sessionJobArgs"] = shaper.complete("SessionJobArgs", data["sessionJobArgs"])
+        # a field the request left out echoes ImmyBot's default, never null (they are not nullable)
+        job_args = {key: value for key, value in data["sessionJobArgs"].items() if value is not None}
+        data["sessionJobArgs"] = shaper.complete("SessionJobArgs", job_args)
         # Without includeActions ImmyBot sends `"maintenanceActions": null` (every property is serialised).
         actions = [shaper.complete("GetMaintenanceActionResponse", self.action())] if include_actions else None
         return shaper.complete("GetMaintenanceSessionResponse", {**data, "maintenanceActions": actions})
