@@ -28,7 +28,6 @@ class LogLine(BaseModel):
     time: str | None = None
     level: Annotated[str | None, _enum(SESSION_LOG_TYPE)] = Field(default=None, validation_alias="sessionLogType")
     message: str = ""
-    id: int | None = None  # order among lines of the same time; never shown
 
 
 def _values(value: Any) -> Iterable[str]:
@@ -68,13 +67,13 @@ def only_messages(rows: Any) -> Any:
         if isinstance(message, str):
             for secret in secrets:
                 message = message.replace(secret, MASK)
-        kept.append({"id": row.get("id"), "time": row.get("time"), "sessionLogType": row.get("sessionLogType"),
-                     "message": message or ""})  # fmt: skip
+        kept.append({"time": row.get("time"), "sessionLogType": row.get("sessionLogType"), "message": message or ""})
     return kept
 
 
 def last_lines(lines: list[LogLine], last: int) -> list[LogLine]:
-    """The `last` newest lines with a message, oldest first (ISO times sort as text; ids break ties)."""
+    """The `last` newest lines with a message, oldest first (ISO times sort as text; the sort is stable, so
+    lines of the same time keep ImmyBot's order). Progress lines carry no message and are left out."""
     with_text = [line for line in lines if line.message.strip()]
-    with_text.sort(key=lambda line: (line.time or "", line.id or 0))
+    with_text.sort(key=lambda line: line.time or "")
     return with_text[-last:] if last > 0 else []

@@ -6,6 +6,7 @@
         fake.requests_to("/api/v1/run-immy-service")      # recorded: method, path, query, json, audience
         fake.script_computer(12, ["Created", "Running", "Failed"])
         fake.faults.next("/api/v1/computers/dx", Fault.server_error())
+        fake.script_detection(12, "offline"); fake.clock.advance(hours=6)   # see immy_extra_routes
 
 Every API call needs `Authorization: Bearer <token>` minted by the fake Entra for `audience`
 (the instance URL) and an app in `authorized_clients` (the Enterprise App registered as a User);

@@ -156,7 +156,7 @@ async def test_session_log_lines_are_messages_only_and_never_carry_a_parameter(
     assert SECRET_PARAMETER_VALUE not in "".join(line.model_dump_json() for line in lines)
     assert lines[-1].level == "Error" and lines[-1].message == "The installer exited with 1603."
     assert any("••••" in line.message for line in lines)  # the command line echoed it: masked
-    assert all(set(line.model_dump()) == {"time", "level", "message", "id"} for line in lines)
+    assert all(set(line.model_dump()) == {"time", "level", "message"} for line in lines)
     assert [line.time for line in lines] == sorted(line.time or "" for line in lines)
     assert len(await immy_client.session_log_lines(session_id, last=2)) == 2
     assert (await immy_client.session_log_lines(session_id, last=2))[-1] == lines[-1]
