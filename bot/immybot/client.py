@@ -33,6 +33,8 @@ from bot.immybot.models import (
     SoftwarePayload,
     Tenant,
 )
+from bot.immybot.schedule import Schedule
+from bot.immybot.session_logs import LogLine, last_lines, only_messages
 from bot.immybot.tolerant import Rows, parse, skipped, with_id
 from bot.immybot.transport import DEFAULT_TIMEOUT, ImmyTransport, RetryPolicy
 from bot.workflow.model import Catalog, DesiredState, RebootPreference, RunOptions, Software
@@ -48,6 +50,7 @@ _ROWS = Rows[ComputerRow](ComputerRow)
 _ACTIONS = Rows[MaintenanceAction](MaintenanceAction)
 _SESSIONS = Rows[MaintenanceSession](MaintenanceSession)
 _TENANTS = Rows[Tenant](Tenant)
+_LOG_LINES = Rows[LogLine](LogLine)
 # Built once: a TypeAdapter per call cost more than the validation itself (~0.15 ms per poll).
 _COMPUTER = TypeAdapter(ComputerDetail)
 _RUN_RESULT = TypeAdapter(RunResult)
@@ -73,13 +76,19 @@ def _dx_rows(data: Any) -> Any:
 
 
 def run_body(
-    *, computer_ids: Iterable[int], software: Software, action: DesiredState, options: RunOptions, session_group_id: str
+    *,
+    computer_ids: Iterable[int],
+    software: Software,
+    action: DesiredState,
+    options: RunOptions,
+    session_group_id: str,
+    schedule: Schedule | None = None,
 ) -> dict[str, Any]:
     """The `RunImmyServiceRequestBody` for one software item, string enums only.
 
     `suppressRebootsDuringBusinessHours` is true unless the technician chose Force: ImmyBot lets
     that flag silently override a Force reboot (API.md §8), and Force is an explicit choice.
-    End-user emails are off: the bot reports in Slack.
+    End-user emails are off: the bot reports in Slack. `schedule` (default: now) sets when it runs.
     """
     return {
         "computers": [{"computerId": int(cid)} for cid in computer_ids],
@@ -104,6 +113,7 @@ def run_body(
         "sendFollowUpOnlyIfActionNeeded": False,
         "skipBackgroundJob": False,
         "sessionGroupId": session_group_id,
+        **(schedule or Schedule.now()).body_fields(),
     }
 
 
@@ -243,12 +253,16 @@ class ImmyBotClient:
         action: DesiredState,
         options: RunOptions,
         session_group_id: str,
+        schedule: Schedule | None = None,
     ) -> RunResult:
         """`POST /api/v1/run-immy-service` once. Resent only on 429 or a refused connection.
 
         After `ImmyUnavailable` the sessions may or may not exist: call `find_sessions(computer_id,
-        session_group_id)` before trying again with the SAME `session_group_id`.
+        session_group_id)` before trying again with the SAME `session_group_id`. A timed `schedule`
+        goes through `run_immy_service_new` (API.md §4.3); after-active-hours may come here.
         """
+        if schedule is not None and schedule.timed:
+            raise ValueError("a run at a clock time goes through run_immy_service_new")
         path = "/api/v1/run-immy-service"
         body = run_body(
             computer_ids=computer_ids,
@@ -256,6 +270,7 @@ class ImmyBotClient:
             action=action,
             options=options,
             session_group_id=session_group_id,
+            schedule=schedule,
         )
         data = await self._http.request("POST", path, json_body=body, idempotent=False)
         result: RunResult = _parse(_RUN_RESULT, data or {}, f"POST {path}")
@@ -267,6 +282,45 @@ class ImmyBotClient:
                 "already_in_progress": [s for s in result.already_in_progress if s.session_id is not None],
             })  # fmt: skip
         return result
+
+    async def run_immy_service_new(
+        self,
+        *,
+        computer_ids: Iterable[int],
+        software: Software,
+        action: DesiredState,
+        options: RunOptions,
+        session_group_id: str,
+        schedule: Schedule | None = None,
+    ) -> None:
+        """`POST /api/v1/run-immy-service-new` once: the same body, an answer WITHOUT session ids (200, or
+        202, with no body; a body, if any, is ignored). Find the sessions with `find_group_sessions`;
+        after `ImmyUnavailable` look them up the same way before resending the SAME `session_group_id`."""
+        body = run_body(computer_ids=computer_ids, software=software, action=action, options=options,
+                        session_group_id=session_group_id, schedule=schedule)  # fmt: skip
+        await self._http.request("POST", "/api/v1/run-immy-service-new", json_body=body, idempotent=False)
+
+    async def find_group_sessions(
+        self, computer_ids: Iterable[int], session_group_id: str, *, newest: int = 10
+    ) -> dict[int, list[MaintenanceSession]]:
+        """Each computer's sessions of `session_group_id` (`find_sessions`, a few computers at a time);
+        a computer ImmyBot has not created its session for yet maps to `[]`: ask again later."""
+        ids = list(dict.fromkeys(int(cid) for cid in computer_ids))
+        gate = asyncio.Semaphore(self.dx_concurrency)
+
+        async def one(computer_id: int) -> list[MaintenanceSession]:
+            async with gate:
+                return await self.find_sessions(computer_id, session_group_id, newest=newest)
+
+        found = await asyncio.gather(*(one(cid) for cid in ids))
+        return dict(zip(ids, found, strict=True))
+
+    async def session_log_lines(self, session_id: int, *, last: int = 30) -> list[LogLine]:
+        """The `last` newest lines of the session's log (oldest first): time, level and message only,
+        parameter values masked (`session_logs`). The route has no paging: ImmyBot sends the whole log."""
+        path = f"/api/v1/maintenance-sessions/{int(session_id)}/logs"
+        data = await self._http.request("GET", path)
+        return last_lines(_parse(_LOG_LINES, only_messages(data), f"GET {path}"), last)
 
     async def get_session(self, session_id: int, *, include_actions: bool = False) -> MaintenanceSession:
         path = f"/api/v1/maintenance-sessions/{int(session_id)}"

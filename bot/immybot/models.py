@@ -47,6 +47,16 @@ DESIRED_STATE = (
     "NewerOrEqualVersion", "NotPresent", "AnyVersion", "ThisVersion", "OlderOrEqualVersion", "LatestVersion",
     "NoAction", "UpdateIfFound",
 )  # fmt: skip
+ACTION_REASON = (
+    "SoftwareMissing", "UpdateAvailable", "UpToDate", "NotAssigned", "TestFailed", "SoftwareDetected",
+    "OlderVersionRequired", "NoApplicableSoftwareVersion", "NoAction", "Undetermined", "TaskEnforce", "TaskAudit",
+    "TaskMonitor", "TaskNotCompliant", "TaskCompliant", "DeviceOffline", "RepairTriggered",
+)  # fmt: skip
+ACTION_RESULT_REASON = (
+    "NoLicenseAvailable", "SoftwareNotFound", "DetectionActionFailed", "TaskNotFound", "TaskNotCompliant",
+    "TaskCompliant", "TaskSetIsMissing", "TaskTestIsMissing", "TaskGetIsMissing", "SoftwareConfigurationTaskMissing",
+    "TaskModeIsMissing", "DeviceOffline", "RebootsSuppressed",
+)  # fmt: skip
 REBOOT_PREFERENCE = {0: "Normal", 1: "Suppress", 2: "Prompt", -1: "Force"}
 OFFLINE_BEHAVIOR = {1: "Skip", 2: "ApplyOnConnect"}
 
@@ -77,6 +87,8 @@ ActionResultName = Annotated[str | None, _enum(ACTION_RESULT)]
 ActionStatusName = Annotated[str | None, _enum(ACTION_STATUS)]
 MaintenanceTypeName = Annotated[str | None, _enum(MAINTENANCE_TYPE)]
 DesiredStateName = Annotated[str | None, _enum(DESIRED_STATE)]
+ActionReasonName = Annotated[str | None, _enum(ACTION_REASON)]
+ActionResultReasonName = Annotated[str | None, _enum(ACTION_RESULT_REASON)]
 Text = Annotated[str, BeforeValidator(lambda v: "" if v is None else v)]
 T = TypeVar("T")
 # `nullable` lists: ImmyBot sends null for a list it did not compute (maintenanceActions, sessions).
@@ -221,6 +233,10 @@ class MaintenanceAction(_Payload):
     detected_version: str | None = Field(default=None, validation_alias="detectedVersionString")
     desired_version: str | None = Field(default=None, validation_alias="desiredVersionString")
     result_reason_message: str | None = Field(default=None, validation_alias="resultReasonMessage")
+    # what a detection-only (preview) action tells: see `bot.immybot.preview`
+    reason: ActionReasonName = Field(default=None, validation_alias="reason")
+    result_reason: ActionResultReasonName = Field(default=None, validation_alias="resultReason")
+    computer_online: bool | None = Field(default=None, validation_alias="isComputerOnline")
 
 
 class MaintenanceSession(_Payload):

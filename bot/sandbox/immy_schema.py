@@ -110,6 +110,14 @@ PROPERTIES: dict[str, str] = {
     "RunImmyServiceResponseSession": (
         "personId=n tenantId=n computerId=n sessionId=0"
     ),
+    "GetMaintenanceSessionLogResponse": (
+        "id=0 progressCorrelationId=n sessionPhaseId=n message=n maintenanceSessionId=0 maintenanceSessionStageId=n "
+        "maintenanceActionId=n maintenanceActionStatus=e:MaintenanceActionStatus scriptId=n script=n scriptOutput=n "
+        "scriptType=e:DatabaseType scriptLanguage=e:ScriptLanguage scriptParameters=n paramBlockParameters=n "
+        "time=d updatedTime=n sessionLogType=e:SessionLogType scriptTimeout=n "
+        "scriptExecutionContext=e:ScriptExecutionContext isPrimary=f progressPercentComplete=n progressActivity=n "
+        "progressStatus=n progressSecondsRemaining=n progressCurrentOperation=n progressCompleted=f"
+    ),
     "LoadResult": (
         "data=n totalCount=0 groupCount=0 summary=n"
     ),
@@ -173,6 +181,15 @@ ENUMS: dict[str, str] = {
     ),
     "RepairActionType": (
         "None=0 UninstallInstall=1 InstallOver=2 CustomScript=3"
+    ),
+    "ScriptExecutionContext": (
+        "System=0 CurrentUser=1 Metascript=2 CloudScript=4"
+    ),
+    "ScriptLanguage": (
+        "CommandLine=1 PowerShell=2"
+    ),
+    "SessionLogType": (
+        "Generic=0 Error=1 Command=2 CommandResult=3 Progress=4"
     ),
     "SessionStatus": (
         "Passed=0 Running=1 Failed=2 Created=3 Cancelled=4 Postponed=5 Pending=6 PartialPassed=7 "

@@ -11,6 +11,7 @@ session reaches a terminal status (Success, or Failed with a `resultReasonMessag
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -50,6 +51,8 @@ class FakeSession:
     step: int = 0
     action_id: int = 0
     updated: datetime | None = None
+    due: datetime | None = None  # a scheduled session waits until then (`immy_schedule`)
+    overrides: Callable[[FakeSession], dict[str, Any]] | None = None  # a detection-only action (`immy_preview`)
 
     @property
     def status(self) -> str:
@@ -83,7 +86,7 @@ class FakeSession:
             result = "Success" if self.status in ("Passed", "PartialPassed") else "Failed"
             result = "Cancelled" if self.status == "Cancelled" else result
         detected = None if action == "Install" else "119.0.6045.105"
-        return {
+        row = {
             "id": self.action_id,
             "parentId": None,
             "maintenanceSessionId": self.id,
@@ -106,6 +109,7 @@ class FakeSession:
             "desiredVersionString": None if action == "Uninstall" else "124.0.6367.61",
             "resultReasonMessage": self.failure_message if result == "Failed" else None,
         }
+        return {**row, **self.overrides(self)} if self.overrides else row
 
     def payload(self, shaper: Shaper | None = None, *, include_actions: bool = False) -> dict[str, Any]:
         """`GetMaintenanceSessionResponse`: status as an INTEGER, job args echo the request."""
@@ -123,6 +127,7 @@ class FakeSession:
             "createdDateUTC": self.created.isoformat(),
             "updatedDateUTC": (self.updated or self.created).isoformat(),
             "createdBy": "immybot-slack (API)",
+            "scheduledExecutionDate": self.due.isoformat() if self.due else None,
             "sessionJobArgs": {
                 "sessionGroupId": self.group_id,
                 "computerId": self.computer["id"],
@@ -133,7 +138,9 @@ class FakeSession:
             },
         }
         shaper = shaper or Shaper()
-        data["sessionJobArgs"] = shaper.complete("SessionJobArgs", data["sessionJobArgs"])
+        # a field the request left out echoes ImmyBot's default, never null (they are not nullable)
+        job_args = {key: value for key, value in data["sessionJobArgs"].items() if value is not None}
+        data["sessionJobArgs"] = shaper.complete("SessionJobArgs", job_args)
         # Without includeActions ImmyBot sends `"maintenanceActions": null` (every property is serialised).
         actions = [shaper.complete("GetMaintenanceActionResponse", self.action())] if include_actions else None
         return shaper.complete("GetMaintenanceSessionResponse", {**data, "maintenanceActions": actions})
@@ -151,6 +158,7 @@ class FakeSession:
             "createdDate": self.created.isoformat(),
             "updatedDate": (self.updated or self.created).isoformat(),
             "fullMaintenance": False,
+            "scheduledExecutionDate": self.due.isoformat() if self.due else None,
         }
 
 

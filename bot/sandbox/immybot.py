@@ -6,6 +6,7 @@
         fake.requests_to("/api/v1/run-immy-service")      # recorded: method, path, query, json, audience
         fake.script_computer(12, ["Created", "Running", "Failed"])
         fake.faults.next("/api/v1/computers/dx", Fault.server_error())
+        fake.script_detection(12, "offline"); fake.clock.advance(hours=6)   # see immy_extra_routes
 
 Every API call needs `Authorization: Bearer <token>` minted by the fake Entra for `audience`
 (the instance URL) and an app in `authorized_clients` (the Enterprise App registered as a User);
@@ -32,7 +33,9 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from bot.sandbox.immy_data import ImmyData, generate
+from bot.sandbox.immy_extra_routes import ExtraRoutes
 from bot.sandbox.immy_faults import WEB_APP_HTML, FaultPlan
+from bot.sandbox.immy_schedule import FakeClock, schedule_errors
 from bot.sandbox.immy_sessions import FakeSession, Script, SessionStore
 from bot.sandbox.immy_shapes import Shape, Shaper
 from bot.sandbox.server import TlsFiles, serve
@@ -50,7 +53,7 @@ class RecordedRequest:
     audience: str | None
 
 
-class FakeImmyBot:
+class FakeImmyBot(ExtraRoutes):
     def __init__(
         self,
         data: ImmyData | None = None,
@@ -71,6 +74,8 @@ class FakeImmyBot:
         self.shaper = Shaper(shape)
         self.faults = FaultPlan()
         self.store = SessionStore()
+        self.clock = FakeClock()  # scheduled sessions wait on it: `clock.set(...)`, `clock.advance(hours=…)`
+        self.detections: dict[int, tuple[str, str | None]] = {}
         self.requests: list[RecordedRequest] = []
         self.invalid_bodies: list[tuple[Any, list[str]]] = []
         self.url = ""
@@ -84,6 +89,8 @@ class FakeImmyBot:
                 Route(f"{api}/computers/{{computer_id:int}}", self._computer),
                 Route(f"{api}/tenants", self._tenants),
                 Route(f"{api}/run-immy-service", self._run, methods=["POST"]),
+                Route(f"{api}/run-immy-service-new", self._run_new, methods=["POST"]),
+                Route(f"{api}/maintenance-sessions/{{session_id:int}}/logs", self._logs),
                 Route(f"{api}/maintenance-sessions/dx", self._sessions_dx),
                 Route(f"{api}/maintenance-sessions/{{session_id:int}}", self._session),
                 Route(f"{api}/maintenance-sessions/{{session_id:int}}/cancel", self._cancel),
@@ -277,6 +284,7 @@ class FakeImmyBot:
             session = self.store.start(
                 computer, {**body, "maintenanceParams": {**params, "_displayName": item["name"]}}
             )
+            self.prepare_session(session, body)
             started.append({"sessionId": session.id, "computerId": computer["id"]})
         shaped = self.shaper.rows
         body = {"sessionsStarted": shaped("RunImmyServiceResponseSession", started),
@@ -286,7 +294,7 @@ class FakeImmyBot:
     def _semantic_errors(self, body: Any) -> list[str]:
         if not isinstance(body, dict):
             return ["body must be an object"]
-        errors = []
+        errors = schedule_errors(body)
         targets = body.get("computers") or []
         if not targets:
             errors.append("computers: at least one computer is required")
@@ -309,7 +317,8 @@ class FakeImmyBot:
             return JSONResponse({"error": {"code": "NotFound", "message": "Session not found"}}, status_code=404)
         include = request.query_params.get("includeActions") == "true"
         payload = session.payload(self.shaper, include_actions=include)
-        session.advance()  # the next read sees the next scripted status
+        if not self.waiting(session):
+            session.advance()  # the next read sees the next scripted status
         return JSONResponse(payload)
 
     async def _sessions_dx(self, request: Request) -> Response:
