@@ -54,7 +54,18 @@ class PgServer:
 
     def psql(self, sql: str, database: str = "postgres") -> str:
         done = subprocess.run(
-            [str(self.bin_dir / "psql"), "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-d", self.url(database), "-c", sql],
+            [
+                str(self.bin_dir / "psql"),
+                "-X",
+                "-q",
+                "-At",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-d",
+                self.url(database),
+                "-c",
+                sql,
+            ],
             capture_output=True,
             text=True,
             check=False,

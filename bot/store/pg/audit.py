@@ -34,7 +34,9 @@ async def append(conn: AsyncConnection, entry: AuditEntry, at: datetime) -> dict
     return row
 
 
-def pg_where(*, since: str | None = None, request_id: int | None = None, user: str | None = None) -> tuple[str, list[Any]]:
+def pg_where(
+    *, since: str | None = None, request_id: int | None = None, user: str | None = None
+) -> tuple[str, list[Any]]:
     """`audit.where_clause` with PostgreSQL placeholders (the filters themselves are shared)."""
     where, params = audit.where_clause(since=since, request_id=request_id, user=user)
     return where.replace("?", "%s"), params

@@ -50,7 +50,9 @@ class PgStore:
         self._pool = pool
 
     @classmethod
-    async def open(cls, url: str, *, min_size: int = 1, max_size: int = 10, migrate_to: int | None = LATEST_VERSION) -> Self:
+    async def open(
+        cls, url: str, *, min_size: int = 1, max_size: int = 10, migrate_to: int | None = LATEST_VERSION
+    ) -> Self:
         pool = AsyncConnectionPool(
             url,
             min_size=min_size,
@@ -127,7 +129,11 @@ class PgStore:
             if claim.taken_over_from:
                 log.info(
                     "session lease taken over",
-                    extra={"request_id": claim.request_id, "session_id": claim.session_id, "from": claim.taken_over_from},
+                    extra={
+                        "request_id": claim.request_id,
+                        "session_id": claim.session_id,
+                        "from": claim.taken_over_from,
+                    },
                 )
         return sorted(claims, key=lambda c: (c.request_id, c.session_id))
 
