@@ -18,6 +18,10 @@ from psycopg import AsyncConnection
 from bot.store import audit
 from bot.store.audit import COLUMNS, FIELDS, JSON_FIELDS, AuditEntry, ChainChecker, ChainReport
 
+# Free text a person typed may hold a NUL, which a PostgreSQL TEXT value cannot: these columns hold the
+# value's JSON encoding (as the nested ones do), so every row reads back exactly as it was hashed.
+TEXT_AS_JSON = frozenset({"reason", "decision_reason", "outcome"})
+STORED_AS_JSON = JSON_FIELDS | TEXT_AS_JSON
 INSERT_SQL = f"INSERT INTO audit ({COLUMNS}) VALUES ({', '.join('%s' for _ in FIELDS)})"
 _cursor_names = count(1)
 
@@ -29,9 +33,34 @@ async def append(conn: AsyncConnection, entry: AuditEntry, at: datetime) -> dict
     if head is None:  # pragma: no cover - migration 4 inserts it
         raise RuntimeError("audit_head row missing: the schema is damaged")
     row = audit.build_row(entry, int(head[0]) + 1, at, str(head[1]))
-    await conn.execute(INSERT_SQL, audit.db_values(row))
+    await conn.execute(INSERT_SQL, pg_values(row))
     await conn.execute("UPDATE audit_head SET id = %s, hash = %s", (row["id"], row["hash"]))
     return row
+
+
+def pg_values(row: dict[str, Any]) -> tuple[Any, ...]:
+    """A SPEC-shaped row as PostgreSQL column values."""
+    return tuple(
+        (None if row[name] is None else audit.canonical_json(row[name])) if name in STORED_AS_JSON else row[name]
+        for name in FIELDS
+    )
+
+
+def pg_decode(values: Iterable[Any]) -> dict[str, Any]:
+    """Stored column values back into the SPEC-shaped row."""
+    row = dict(zip(FIELDS, values, strict=True))
+    for name in STORED_AS_JSON:
+        if row[name] is not None:
+            row[name] = json.loads(row[name])
+    return row
+
+
+def csv_cells(values: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Stored values as SQLite's export writes them: nested values as JSON text, free text as typed."""
+    return tuple(
+        json.loads(value) if name in TEXT_AS_JSON and value is not None else value
+        for name, value in zip(FIELDS, values, strict=True)
+    )
 
 
 def pg_where(
@@ -74,7 +103,7 @@ async def verify_chain(conn: AsyncConnection) -> ChainReport:
     async for batch in iter_batches(conn, f"SELECT {COLUMNS} FROM audit ORDER BY id"):
         for values in batch:
             try:
-                row = audit.decode(values)
+                row = pg_decode(values)
             except (ValueError, TypeError):
                 checker._fail(int(values[0]), f"row {values[0]}: unreadable nested JSON")
                 return checker.result()
@@ -92,6 +121,6 @@ def jsonl_line(values: tuple[Any, ...]) -> str:
     nested values embedded as their stored canonical JSON."""
     parts = []
     for name, value in zip(FIELDS, values, strict=True):
-        text = value if (name in JSON_FIELDS and value is not None) else json.dumps(value, ensure_ascii=False)
+        text = value if (name in STORED_AS_JSON and value is not None) else json.dumps(value, ensure_ascii=False)
         parts.append(f'"{name}":{text}')
     return "{" + ",".join(parts) + "}"

@@ -66,7 +66,7 @@ async def write_export(
     async with aclosing(pg_audit.iter_batches(conn, select, params, batch)) as batches:
         async for rows in batches:
             if writer is not None:
-                writer.rows(rows)  # stored values: nested ones already canonical JSON text
+                writer.rows(map(pg_audit.csv_cells, rows))
                 _flush(buffer, out)
             else:
                 out.write("\n".join(pg_audit.jsonl_line(row) for row in rows))

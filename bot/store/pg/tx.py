@@ -217,10 +217,8 @@ class PgTx:
     async def audit_rows(
         self, *, since: datetime | None, request_id: int | None, user: str | None, limit: int | None
     ) -> list[dict[str, Any]]:
-        from bot.store.audit import decode
-
         where, params = pg_audit.pg_where(since=format_at(since) if since else None, request_id=request_id, user=user)
         rows = await self._all(f"SELECT {COLUMNS} FROM audit{where} ORDER BY id DESC LIMIT %s", (*params, limit))
-        decoded = [decode(values) for values in rows]
+        decoded = [pg_audit.pg_decode(values) for values in rows]
         decoded.reverse()
         return decoded
