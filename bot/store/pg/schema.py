@@ -3,8 +3,8 @@
 Values are stored as SQLite stores them (timestamps as `format_at` text, nested values as canonical
 JSON text), except the audit's free text (reason, decision_reason, outcome), held as its JSON encoding
 because a TEXT value cannot hold a NUL. So a row reads back exactly as it was hashed on either backend,
-and `db copy` moves audit rows with their hashes as they are. Added for replicas: `audit_head` (appends serialise on it),
-`session_watch` (leases on sessions in flight).
+and `db copy` moves audit rows with their hashes as they are. Added for replicas: `audit_head`
+(appends serialise on it), `session_watch` (leases on sessions in flight).
 
 Every step runs in its own transaction under `pg_advisory_xact_lock`, so replicas starting together
 apply each step once; the lock ends with the transaction (no session-level lock: PgBouncer-safe).
