@@ -91,7 +91,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         """CREATE TABLE session_watch (
             request_id BIGINT NOT NULL,
             session_id BIGINT NOT NULL,
-            next_poll_at TIMESTAMPTZ NOT NULL DEFAULT '-infinity',
+            next_poll_at TIMESTAMPTZ NOT NULL DEFAULT 'epoch',  -- due at once
             owner TEXT,
             lease_until TIMESTAMPTZ,
             PRIMARY KEY (request_id, session_id),
