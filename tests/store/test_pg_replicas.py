@@ -12,7 +12,7 @@ import pytest
 from bot.store.audit import AuditEntry
 from bot.store.pg import PgStore
 from bot.store.pg.audit_cli import verify_url
-from bot.workflow.errors import IllegalTransition
+from bot.workflow.errors import IllegalTransition, InvalidSubmission
 from bot.workflow.model import RequestState, SessionInfo
 from bot.workflow.service import RequestService
 from tests.workflow.factories import APPROVER, Clock, make_draft, make_policy
@@ -146,3 +146,29 @@ async def test_singleton_runs_on_one_replica_at_a_time(replicas: tuple[PgStore, 
             assert not theirs and other_job
     async with second.singleton("expiry") as theirs:
         assert theirs  # released with the transaction
+
+
+async def test_same_slack_retry_on_both_replicas_records_one_request(replicas: tuple[PgStore, PgStore]) -> None:
+    services = [_service(s) for s in replicas]
+    made = await asyncio.gather(*(services[i % 2].submit(make_draft(), dedup_key="view:V1") for i in range(8)))
+    assert len({r.id for r in made}) == 1
+    rows = await services[0].audit_rows()
+    assert [r["event"] for r in rows] == ["request.created"]
+
+
+async def test_parallel_submissions_cannot_slip_under_the_hourly_limit(pg_url: str) -> None:
+    stores = await asyncio.gather(PgStore.open(pg_url, max_size=6), PgStore.open(pg_url, max_size=6))
+    try:
+        services = [RequestService(s, make_policy(requests_per_hour=3), clock=Clock()) for s in stores]  # type: ignore[arg-type]
+
+        async def submit(service: RequestService) -> bool:
+            try:
+                await service.submit(make_draft())
+                return True
+            except InvalidSubmission:
+                return False
+
+        accepted = await asyncio.gather(*(submit(services[i % 2]) for i in range(8)))
+        assert sum(accepted) == 3
+    finally:
+        await asyncio.gather(*(s.close() for s in stores))

@@ -1,8 +1,9 @@
 """`PgStore`: `bot.store.Store` on PostgreSQL (psycopg 3, async pool), for several replicas at once.
 
 `write()` is a READ COMMITTED transaction on a pooled connection: correctness across replicas comes
-from the statements (compare-and-set, ON CONFLICT, the audit head row lock), not from one lock around
-every write as on SQLite. `read()` is a READ ONLY REPEATABLE READ snapshot. Connections run with
+from the statements (compare-and-set, ON CONFLICT, the audit head row lock, per-key advisory locks
+where the domain reads then writes: see `PgTx`), not from one lock around every write as on SQLite.
+`read()` is a READ ONLY REPEATABLE READ snapshot. Connections run with
 `prepare_threshold=None` (no server-side prepared statements) and only transaction-scoped advisory
 locks, so a transaction-pooling PgBouncer in front is fine.
 """
@@ -92,7 +93,7 @@ class PgStore:
         """A consistent read-only snapshot (never sees another transaction's uncommitted writes)."""
         async with self._pool.connection() as conn, conn.transaction(force_rollback=True):
             await conn.execute("SET TRANSACTION READ ONLY, ISOLATION LEVEL REPEATABLE READ")
-            yield PgTx(conn)
+            yield PgTx(conn, writable=False)
 
     async def schema_version(self) -> int:
         async with self._pool.connection() as conn:

@@ -3,7 +3,11 @@
 Exactly once across replicas rests on the database, not on a process lock: a decision is an
 `UPDATE … WHERE state = expected` whose row count decides (under READ COMMITTED the loser waits for
 the winner's commit, re-reads the row and matches nothing); dedup keys are `INSERT … ON CONFLICT`;
-audit appends queue on the head row. Adding sessions enqueues their `session_watch` rows in the same
+audit appends queue on the head row. Where the domain reads and then writes on what it read (a
+dedup key's replay, a requester's hourly count), SQLite's one write lock made that atomic; here a
+write transaction takes a transaction-scoped advisory lock on that key or requester first, so two
+replicas handling the same Slack retry, or the same person's parallel submissions, queue instead of
+both slipping through. Adding sessions enqueues their `session_watch` rows in the same
 transaction; a session's terminal status removes its row.
 """
 
@@ -17,6 +21,7 @@ from psycopg import AsyncConnection
 
 from bot.store.audit import COLUMNS, AuditEntry, format_at
 from bot.store.pg import audit as pg_audit
+from bot.store.pg.locks import lock_key
 from bot.workflow.model import Draft, Request, RequestState, SessionInfo
 
 _REQUEST_COLUMNS = (
@@ -31,8 +36,14 @@ def _request_data(request: Request | Draft) -> str:
 
 
 class PgTx:
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: AsyncConnection, *, writable: bool = True) -> None:
         self.conn = conn
+        self._writable = writable
+
+    async def _serialise_on(self, name: str) -> None:
+        """In a write transaction: wait for any other writer of `name` to finish (released at COMMIT)."""
+        if self._writable:
+            await self.conn.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key(f"immybot-slack:{name}"),))
 
     async def _all(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> list[tuple[Any, ...]]:
         cursor = await self.conn.execute(sql, params)  # type: ignore[arg-type] - built from constants
@@ -57,6 +68,8 @@ class PgTx:
         self, request_id: int, key: str | None, now: datetime
     ) -> tuple[Request | None, str | None]:
         """The request and, when `key` is given, its live dedup result (as `dedup_get`), in one query."""
+        if key is not None:
+            await self._serialise_on(f"dedup:{key}")
         rows = await self._all(
             f"SELECT (SELECT COALESCE(result, '') FROM dedup WHERE key = %s AND expires_at > %s), "
             f"{_REQUEST_COLUMNS} FROM (SELECT 1) AS one LEFT JOIN requests ON requests.id = %s",
@@ -89,6 +102,7 @@ class PgTx:
 
     async def count_requests_since(self, requester: str, since: datetime) -> int:
         """Requests `requester` made at or after `since`, whatever became of them (the hourly limit)."""
+        await self._serialise_on(f"rate:{requester}")
         rows = await self._all(
             "SELECT COUNT(*) FROM requests WHERE requester = %s AND created_at >= %s", (requester, format_at(since))
         )
@@ -180,6 +194,7 @@ class PgTx:
 
     async def dedup_get(self, key: str, now: datetime) -> str | None:
         """The stored result of a live key ('' when it holds none), or None when unseen/expired."""
+        await self._serialise_on(f"dedup:{key}")
         rows = await self._all("SELECT result FROM dedup WHERE key = %s AND expires_at > %s", (key, format_at(now)))
         return (rows[0][0] or "") if rows else None
 
