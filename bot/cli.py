@@ -11,8 +11,11 @@ import asyncio
 import sys
 from collections.abc import Sequence
 
+from pydantic import ValidationError
+
 from bot import __version__
 from bot.config import SettingsError
+from bot.config import _describe as describe_settings_error
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -68,6 +71,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _dispatch(args)
     except SettingsError as error:
         print(f"immybot-slack: settings error: {error}", file=sys.stderr)
+        return 2
+    except ValidationError as error:  # a settings class read directly (offline commands): one line, no value
+        print(f"immybot-slack: settings error: {describe_settings_error(error)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

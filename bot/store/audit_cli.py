@@ -18,8 +18,10 @@ from urllib.parse import quote
 
 import aiosqlite
 import psycopg
+from pydantic import ValidationError
 
-from bot.config import StoreSettings
+from bot.config import SettingsError, StoreSettings
+from bot.config import _describe as describe_error
 from bot.safe_csv import SafeCsvWriter
 from bot.store import audit
 from bot.store.audit import FIELDS, JSON_FIELDS, ChainReport
@@ -143,7 +145,10 @@ def target(db: str | None) -> Path | str:
     """`--db` (a file or a postgresql:// URL), else DATABASE_URL, else AUDIT_DB."""
     if db:
         return db if pg_cli.is_pg_url(db) else Path(db)
-    settings = StoreSettings()
+    try:
+        settings = StoreSettings()
+    except ValidationError as error:  # a malformed DATABASE_URL: one line naming it, never the value
+        raise SettingsError(describe_error(error)) from None
     if settings.database_url is not None:
         return settings.database_url.get_secret_value()
     return settings.audit_db
@@ -181,7 +186,7 @@ async def _export_pg(url: str, fmt: str, since: str | None, request_id: int | No
     try:
         conn = await pg_cli.connect(url)
     except psycopg.Error as error:
-        print(f"immybot-slack: cannot connect to {pg_cli.safe_url(url)}: {str(error).strip()}", file=sys.stderr)
+        print(f"immybot-slack: cannot connect to {pg_cli.safe_url(url)}: {pg_cli.one_line(error)}", file=sys.stderr)
         return 1
     try:
         await pg_cli.write_export(conn, sys.stdout, fmt, since=since, request_id=request_id)
@@ -199,7 +204,7 @@ async def verify(db: str | None) -> int:
     try:
         report = await (pg_cli.verify_url(path) if isinstance(path, str) else verify_file(path))
     except (FileNotFoundError, aiosqlite.Error, psycopg.Error) as error:
-        print(f"FAIL: {str(error).strip()}")
+        print(f"FAIL: {pg_cli.one_line(error)}")
         return 1
     print(report.line())
     return 0 if report.ok else 1

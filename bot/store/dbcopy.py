@@ -206,7 +206,7 @@ async def run_copy(source: str, destination: str) -> int:
         print(f"immybot-slack: db copy: {error}", file=sys.stderr)
         return 1
     except (OSError, aiosqlite.Error, psycopg.Error) as error:
-        print(f"immybot-slack: db copy: {str(error).strip()} (nothing was copied)", file=sys.stderr)
+        print(f"immybot-slack: db copy: {pg_cli.one_line(error)} (nothing was copied)", file=sys.stderr)
         return 1
     print(f"Copied {counts.line()} to {Location.parse(destination).text}")
     print(f"Verified: OK: {counts.rows['audit']} audit rows, chain intact")

@@ -33,6 +33,11 @@ def safe_url(url: str) -> str:
     return parts._replace(netloc=netloc).geturl()
 
 
+def one_line(error: BaseException) -> str:
+    """A driver error as one line (libpq's messages span several)."""
+    return " ".join(str(error).split())
+
+
 async def connect(url: str) -> AsyncConnection:
     return await AsyncConnection.connect(url, autocommit=True, prepare_threshold=None, connect_timeout=15)
 

@@ -8,7 +8,7 @@ import psycopg
 
 from bot.doctor import Check
 from bot.store.pg import audit as pg_audit
-from bot.store.pg.audit_cli import connect, safe_url
+from bot.store.pg.audit_cli import connect, one_line, safe_url
 from bot.store.pg.schema import LATEST_VERSION, current_version
 
 
@@ -28,7 +28,7 @@ async def pg_checks(url: str) -> AsyncIterator[Check]:
     try:
         conn = await connect(url)
     except psycopg.Error as error:
-        yield Check("database", False, f"cannot connect to {where}: {str(error).strip()}", _fix_for(error))
+        yield Check("database", False, f"cannot connect to {where}: {one_line(error)}", _fix_for(error))
         return
     try:
         try:
@@ -36,7 +36,7 @@ async def pg_checks(url: str) -> AsyncIterator[Check]:
                 await conn.execute("CREATE TEMP TABLE doctor_probe (x int) ON COMMIT DROP")
             version = await current_version(conn)
         except psycopg.Error as error:
-            yield Check("database", False, f"{where} is not usable: {str(error).strip()}", _fix_for(error))
+            yield Check("database", False, f"{where} is not usable: {one_line(error)}", _fix_for(error))
             return
         ok = version == LATEST_VERSION
         yield Check(
