@@ -13,7 +13,7 @@ from datetime import datetime
 from itertools import count
 from typing import Any
 
-from psycopg import AsyncConnection
+from psycopg import AsyncConnection, pq
 
 from bot.store import audit
 from bot.store.audit import COLUMNS, FIELDS, JSON_FIELDS, AuditEntry, ChainChecker, ChainReport
@@ -77,7 +77,7 @@ async def iter_batches(
     """Stream a query through a server-side cursor, `batch` rows at a time (memory stays flat).
 
     Needs a transaction: inside one the caller opened, or a read-only one opened here."""
-    if conn.info.transaction_status == 0:  # idle: open a read-only snapshot for the cursor's life
+    if conn.info.transaction_status == pq.TransactionStatus.IDLE:  # open a read-only snapshot for the cursor
         async with conn.transaction():
             await conn.execute("SET TRANSACTION READ ONLY, ISOLATION LEVEL REPEATABLE READ")
             async for rows in _fetch(conn, select, params, batch):
