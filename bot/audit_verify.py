@@ -15,7 +15,6 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
@@ -57,7 +56,7 @@ async def run_verify(db: str | None, *, offline: bool = False, checkpoints: Sequ
     if found.error is not None:
         print(f"ERROR: checkpoints not checked: {found.error}")
         return 2
-    path = Path(db) if db else settings.audit_db
+    path = audit_cli.target(db)
     if not found.checkpoints:
         if await audit_cli.newest_row(path) is None:
             print("Checkpoints: none yet, and the log is empty")

@@ -1,4 +1,4 @@
-"""Command line: run / demo / doctor / policy check / audit export / audit verify.
+"""Command line: run / demo / doctor / policy check / audit export / audit verify / db copy.
 
 Each command lives in its own module; this file only parses arguments and turns a settings
 error into one line on stderr with exit code 2 (never a traceback).
@@ -11,8 +11,11 @@ import asyncio
 import sys
 from collections.abc import Sequence
 
+from pydantic import ValidationError
+
 from bot import __version__
 from bot.config import SettingsError
+from bot.config import _describe as describe_settings_error
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -56,6 +59,14 @@ def _parser() -> argparse.ArgumentParser:
     where.add_argument("--checkpoint", metavar="ID:HASH", action="append", default=[],
                        help="compare this checkpoint instead of reading Slack's (repeatable)")
     where.add_argument("--offline", action="store_true", help="check the chain alone, no checkpoints")
+
+    db = sub.add_parser("db", help="database maintenance")
+    db_sub = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    copy = db_sub.add_parser("copy", help="copy all state from SQLite to PostgreSQL (or back) and verify the copy")
+    copy.add_argument("--from", dest="source", required=True, metavar="SRC",
+                      help="sqlite:///path, a plain path, or postgresql://…")  # fmt: skip
+    copy.add_argument("--to", dest="destination", required=True, metavar="DST",
+                      help="an empty database: sqlite:///path, a plain path, or postgresql://…")  # fmt: skip
     return parser
 
 
@@ -65,6 +76,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _dispatch(args)
     except SettingsError as error:
         print(f"immybot-slack: settings error: {error}", file=sys.stderr)
+        return 2
+    except ValidationError as error:  # a settings class read directly (offline commands): one line, no value
+        print(f"immybot-slack: settings error: {describe_settings_error(error)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
@@ -88,6 +102,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from bot.policy_check import run_check
 
         return run_check(args.file)
+    if args.command == "db":
+        from bot.store.dbcopy import run_copy
+
+        return asyncio.run(run_copy(args.source, args.destination))
     if args.command == "audit":
         from bot.store import audit_cli
 

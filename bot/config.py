@@ -54,6 +54,28 @@ def _split_ids(value: object) -> object:
     return value
 
 
+def check_database_url(value: object) -> object:
+    """DATABASE_URL: unset/empty, or a postgresql:// (postgres://) URL with a host or socket path.
+
+    The message never repeats the value: it may hold the password."""
+    if isinstance(value, SecretStr):
+        value = value.get_secret_value()
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if not isinstance(value, str):
+        raise ValueError("must be a postgresql:// URL")
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("postgresql", "postgres"):
+        raise ValueError("must be a postgresql:// URL (e.g. postgresql://bot:PASSWORD@db.example:5432/immybot)")
+    try:
+        parts.port  # noqa: B018 - raises on a malformed port
+    except ValueError:
+        raise ValueError("the port is not a number") from None
+    if not parts.path.strip("/") and "dbname=" not in parts.query:
+        raise ValueError("name the database in the URL path (postgresql://user@host:5432/DBNAME)")
+    return value.strip()
+
+
 def _https_url(name: str, value: str) -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -111,6 +133,8 @@ class Settings(BaseSettings):
     policy_file: Path | None = None  # SPEC §6; read by bot/policy_file.py
 
     audit_db: Path = Path("./immybot-slack.db")
+    database_url: SecretStr | None = None  # postgresql://…: state in PostgreSQL (SPEC §9); unset: SQLite
+    lease_seconds: float = Field(default=30.0, gt=0)
     audit_checkpoint_channel: str | None = None  # default: APPROVAL_CHANNEL (SPEC §10)
     audit_checkpoint_minutes: float = Field(default=60.0, gt=0)
     session_poll_seconds: float = Field(default=15.0, ge=0.2)
@@ -123,6 +147,11 @@ class Settings(BaseSettings):
     log_format: Literal["json", "text"] = "json"
 
     # ---- field validators -------------------------------------------------------------------
+
+    @field_validator("database_url", mode="before")
+    @classmethod
+    def _database_url(cls, value: object) -> object:
+        return check_database_url(value)
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -328,6 +357,12 @@ class StoreSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
     audit_db: Path = Path("./immybot-slack.db")
+    database_url: SecretStr | None = None
+
+    @field_validator("database_url", mode="before")
+    @classmethod
+    def _database_url(cls, value: object) -> object:
+        return check_database_url(value)
 
 
 class PolicyFileSettings(BaseSettings):

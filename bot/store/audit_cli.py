@@ -17,11 +17,15 @@ from typing import TextIO
 from urllib.parse import quote
 
 import aiosqlite
+import psycopg
+from pydantic import ValidationError
 
-from bot.config import StoreSettings
+from bot.config import SettingsError, StoreSettings
+from bot.config import _describe as describe_error
 from bot.safe_csv import SafeCsvWriter
 from bot.store import audit
 from bot.store.audit import FIELDS, JSON_FIELDS, ChainReport
+from bot.store.pg import audit_cli as pg_cli
 from bot.store.store import open_connection
 from bot.workflow.checkpoints import Checkpoint
 
@@ -96,6 +100,8 @@ async def verify_file(path: Path | str) -> ChainReport:
 
 
 async def newest_row(path: Path | str) -> int | None:
+    if pg_cli.is_pg_url(str(path)):
+        return await pg_cli.newest_row(str(path))
     conn = await open_readonly(path)
     try:
         found = list(await conn.execute_fetchall("SELECT MAX(id) FROM audit"))
@@ -104,8 +110,24 @@ async def newest_row(path: Path | str) -> int | None:
         await conn.close()
 
 
+def checkpoint_problem(checkpoint: Checkpoint, stored_hash: str | None, newest: int | None) -> str | None:
+    """None when the database holds the checkpoint's row with its hash, else what is wrong."""
+    if stored_hash is None:
+        return (
+            f"the database has no row {checkpoint.row} (its newest row is {newest or 'none'}): rows were cut "
+            "from the end of the log, or this is an older copy of the database"
+        )
+    if stored_hash != checkpoint.hash:
+        return f"row {checkpoint.row} has hash {stored_hash}: the chain was rewritten or rebuilt since"
+    return None
+
+
 async def checkpoint_problems(path: Path | str, checkpoints: Iterable[Checkpoint]) -> list[str | None]:
     """Per checkpoint: None when the database holds that row with that hash, else what is wrong."""
+    checkpoints = list(checkpoints)
+    if pg_cli.is_pg_url(str(path)):
+        newest_id, stored = await pg_cli.hashes_of(str(path), [c.row for c in checkpoints])
+        return [checkpoint_problem(c, stored.get(c.row), newest_id) for c in checkpoints]
     conn = await open_readonly(path)
     try:
         found = list(await conn.execute_fetchall("SELECT MAX(id) FROM audit"))
@@ -113,24 +135,26 @@ async def checkpoint_problems(path: Path | str, checkpoints: Iterable[Checkpoint
         problems: list[str | None] = []
         for checkpoint in checkpoints:
             rows = list(await conn.execute_fetchall("SELECT hash FROM audit WHERE id = ?", (checkpoint.row,)))
-            if not rows:
-                problems.append(
-                    f"the database has no row {checkpoint.row} (its newest row is {newest or 'none'}): rows were cut "
-                    "from the end of the log, or this is an older copy of the database"
-                )
-            elif rows[0][0] != checkpoint.hash:
-                problems.append(
-                    f"row {checkpoint.row} has hash {rows[0][0]}: the chain was rewritten or rebuilt since"
-                )
-            else:
-                problems.append(None)
+            problems.append(checkpoint_problem(checkpoint, rows[0][0] if rows else None, newest))
         return problems
     finally:
         await conn.close()
 
 
-def _db_path(db: str | None) -> Path:
-    return Path(db) if db else StoreSettings().audit_db
+def target(db: str | None) -> Path | str:
+    """`--db` (a file or a postgresql:// URL), else DATABASE_URL, else AUDIT_DB."""
+    if db:
+        return db if pg_cli.is_pg_url(db) else Path(db)
+    try:
+        settings = StoreSettings()
+    except ValidationError as error:  # a malformed DATABASE_URL: one line naming it, never the value
+        raise SettingsError(describe_error(error)) from None
+    if settings.database_url is not None:
+        return settings.database_url.get_secret_value()
+    return settings.audit_db
+
+
+_db_path = target
 
 
 async def export(fmt: str, since: str | None, request_id: int | None, db: str | None) -> int:
@@ -139,8 +163,11 @@ async def export(fmt: str, since: str | None, request_id: int | None, db: str | 
     except ValueError as error:
         print(f"immybot-slack: --since: {error}", file=sys.stderr)
         return 2
+    where = target(db)
+    if isinstance(where, str):
+        return await _export_pg(where, fmt, since_at, request_id)
     try:
-        conn = await open_readonly(_db_path(db))
+        conn = await open_readonly(where)
     except (FileNotFoundError, aiosqlite.Error) as error:
         print(f"immybot-slack: {error}", file=sys.stderr)
         return 1
@@ -155,12 +182,29 @@ async def export(fmt: str, since: str | None, request_id: int | None, db: str | 
     return 0
 
 
-async def verify(db: str | None) -> int:
-    path = _db_path(db)
+async def _export_pg(url: str, fmt: str, since: str | None, request_id: int | None) -> int:
     try:
-        report = await verify_file(path)
-    except (FileNotFoundError, aiosqlite.Error) as error:
-        print(f"FAIL: {error}")
+        conn = await pg_cli.connect(url)
+    except psycopg.Error as error:
+        print(f"immybot-slack: cannot connect to {pg_cli.safe_url(url)}: {pg_cli.one_line(error)}", file=sys.stderr)
+        return 1
+    try:
+        await pg_cli.write_export(conn, sys.stdout, fmt, since=since, request_id=request_id)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    finally:
+        await conn.close()
+    return 0
+
+
+async def verify(db: str | None) -> int:
+    path = target(db)
+    try:
+        report = await (pg_cli.verify_url(path) if isinstance(path, str) else verify_file(path))
+    except (FileNotFoundError, aiosqlite.Error, psycopg.Error) as error:
+        print(f"FAIL: {pg_cli.one_line(error)}")
         return 1
     print(report.line())
     return 0 if report.ok else 1

@@ -30,6 +30,12 @@ def _fix_for(path: str, error: Exception) -> str:
 
 
 async def store_checks(settings: Settings) -> AsyncIterator[Check]:
+    if settings.database_url is not None:
+        from bot.store.pg.checks import pg_checks
+
+        async for check in pg_checks(settings.database_url.get_secret_value()):
+            yield check
+        return
     path = settings.audit_db
     try:
         store = await Store.open(path)

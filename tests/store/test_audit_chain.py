@@ -14,27 +14,17 @@ from bot.store import Store
 from bot.store.audit import GENESIS_HASH, AuditEntry, verify_rows
 from bot.store.audit_cli import verify, verify_file
 from bot.workflow.service import RequestService
-from tests.workflow.factories import APPROVER, make_draft, make_service
+from tests.store.backends import Backend, sqlite_only
+from tests.workflow.factories import APPROVER, make_draft
 
 
-async def _log_with_rows(tmp_path: Path, requests: int = 4) -> Path:
-    db = tmp_path / "audit.db"
-    service, store = await make_service(db)
+async def _log_with_rows(backend: Backend, requests: int = 4) -> str:
+    service, store = await backend.service()
     for _ in range(requests):
         request = await service.submit(make_draft(reason='Ünïcode ✓ "quoted"\nline'))
         await service.approve(request.id, APPROVER)
     await store.close()
-    return db  # 2 rows per request
-
-
-def _tamper(db: Path, *statements: str) -> None:
-    conn = sqlite3.connect(db)
-    conn.execute("DROP TRIGGER IF EXISTS audit_no_update")
-    conn.execute("DROP TRIGGER IF EXISTS audit_no_delete")
-    for statement in statements:
-        conn.execute(statement)
-    conn.commit()
-    conn.close()
+    return backend.target  # 2 rows per request
 
 
 async def test_hash_is_spec_exact(service: RequestService) -> None:
@@ -52,19 +42,22 @@ async def test_hash_is_spec_exact(service: RequestService) -> None:
     assert row["decision_reason"] is None and row["immybot_session_ids"] is None
 
 
-async def test_triggers_refuse_update_and_delete(svc_store: tuple[RequestService, Store]) -> None:
+async def test_triggers_refuse_update_and_delete(svc_store: tuple[RequestService, Store], backend: Backend) -> None:
     service, store = svc_store
     await service.submit(make_draft())
-    for statement in ("UPDATE audit SET actor = 'UEVIL'", "DELETE FROM audit"):
-        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+    statements = ["UPDATE audit SET actor = 'UEVIL'", "DELETE FROM audit"] + (
+        ["TRUNCATE audit"] if backend.is_pg else []
+    )
+    for statement in statements:
+        with pytest.raises(backend.append_only_error, match="append-only"):
             async with store.write() as tx:
                 await tx.conn.execute(statement)
     assert len(await service.audit_rows()) == 1
 
 
-async def test_intact_log_verifies(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    db = await _log_with_rows(tmp_path)
-    assert await verify(str(db)) == 0
+async def test_intact_log_verifies(backend: Backend, capsys: pytest.CaptureFixture[str]) -> None:
+    db = await _log_with_rows(backend)
+    assert await verify(db) == 0
     assert capsys.readouterr().out.strip() == "OK: 8 rows"
 
 
@@ -97,16 +90,18 @@ async def test_intact_log_verifies(tmp_path: Path, capsys: pytest.CaptureFixture
     ],
 )
 async def test_tampering_is_named(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], statements: list[str], expected: str
+    backend: Backend, capsys: pytest.CaptureFixture[str], statements: list[str], expected: str
 ) -> None:
-    db = await _log_with_rows(tmp_path)
-    _tamper(db, *statements)
-    assert await verify(str(db)) == 1
+    db = await _log_with_rows(backend)
+    backend.sql(*statements, bypass_triggers=True)
+    assert await verify(db) == 1
     assert capsys.readouterr().out.strip() == expected
 
 
+@sqlite_only
 async def test_raw_file_edit_is_detected(tmp_path: Path) -> None:
-    db = await _log_with_rows(tmp_path)
+    db = tmp_path / "audit.db"
+    await _log_with_rows(Backend("sqlite", str(db)))
     conn = sqlite3.connect(db)
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     conn.close()
@@ -122,11 +117,10 @@ def test_verify_rows_reusable() -> None:
     assert verify_rows([]).line() == "OK: 0 rows"
 
 
-async def test_two_stores_on_one_file_keep_one_chain(tmp_path: Path) -> None:
+async def test_two_stores_on_one_file_keep_one_chain(backend: Backend) -> None:
     """Each connection caches the chain head; appends by the other (or a rollback) must not fork the chain."""
-    db = tmp_path / "shared.db"
-    first, store_a = await make_service(db)
-    second, store_b = await make_service(db)
+    first, store_a = await backend.service()
+    second, store_b = await backend.service()
     try:
         for i in range(6):
             await (first if i % 3 else second).submit(make_draft())
@@ -139,5 +133,5 @@ async def test_two_stores_on_one_file_keep_one_chain(tmp_path: Path) -> None:
     finally:
         await store_a.close()
         await store_b.close()
-    report = await verify_file(db)
+    report = await backend.verify()
     assert report.ok and report.rows == 8

@@ -11,7 +11,9 @@ import pytest
 from bot.config import load_settings
 from bot.doctor import Check
 from bot.store.checks import store_checks
-from tests.workflow.factories import make_draft, make_service
+from bot.store.pg import PgStore
+from bot.workflow.service import RequestService
+from tests.workflow.factories import make_draft, make_policy, make_service
 
 
 async def _checks(monkeypatch: pytest.MonkeyPatch, db: Path) -> list[Check]:
@@ -68,3 +70,20 @@ async def test_not_a_database(valid_env: dict[str, str], monkeypatch: pytest.Mon
     db.write_bytes(b"this is not sqlite" * 100)
     checks = await _checks(monkeypatch, db)
     assert len(checks) == 1 and not checks[0].ok and "not a healthy SQLite file" in (checks[0].fix or "")
+
+
+async def test_postgresql_database(valid_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, pg_url: str) -> None:
+    """DATABASE_URL selects PostgreSQL: an unmigrated database, a healthy one, an unreachable one."""
+    monkeypatch.setenv("DATABASE_URL", pg_url)
+    checks = [check async for check in store_checks(load_settings())]
+    assert [c.ok for c in checks] == [False] and "schema v0/4" in checks[0].detail
+    store = await PgStore.open(pg_url)
+    service = RequestService(store, make_policy())  # type: ignore[arg-type]
+    await service.submit(make_draft())
+    await store.close()
+    checks = [check async for check in store_checks(load_settings())]
+    assert [c.ok for c in checks] == [True, True] and checks[1].detail == "1 rows verified"
+    dead = pg_url.replace("postgres@", "postgres:hunter2@").rsplit(":", 1)[0] + ":1/x"
+    monkeypatch.setenv("DATABASE_URL", dead)
+    checks = [check async for check in store_checks(load_settings())]
+    assert [c.ok for c in checks] == [False] and "hunter2" not in checks[0].detail and "***" in checks[0].detail

@@ -5,15 +5,13 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from pathlib import Path
 
-from bot.store import Store
-from bot.store.audit_cli import verify_file
 from bot.workflow.errors import IllegalTransition
 from bot.workflow.model import RequestState
 from bot.workflow.service import RequestService
 from tests.conftest import REPO
-from tests.workflow.factories import APPROVER, make_draft, make_policy, make_service
+from tests.store.backends import Backend
+from tests.workflow.factories import APPROVER, make_draft, make_policy
 
 
 async def _approved_rows(service: RequestService) -> int:
@@ -34,9 +32,9 @@ async def test_fifty_concurrent_tasks_one_winner(service: RequestService) -> Non
     assert sum(wins) == 1 and await _approved_rows(service) == 1
 
 
-async def test_fifty_attempts_from_two_processes_one_winner(tmp_path: Path) -> None:
-    db = tmp_path / "shared.db"
-    service, store = await make_service(db)
+async def test_fifty_attempts_from_two_processes_one_winner(backend: Backend) -> None:
+    db = backend.target
+    service, store = await backend.service()
     request = await service.submit(make_draft())
     procs = [
         await asyncio.create_subprocess_exec(
@@ -59,11 +57,11 @@ async def test_fifty_attempts_from_two_processes_one_winner(tmp_path: Path) -> N
     assert (await service.get(request.id)).state is RequestState.APPROVED
     assert await _approved_rows(service) == 1
     await store.close()
-    assert (await verify_file(db)).ok
+    assert (await backend.verify()).ok
 
 
-async def test_writer_killed_mid_transaction(tmp_path: Path) -> None:
-    db = tmp_path / "crash.db"
+async def test_writer_killed_mid_transaction(backend: Backend) -> None:
+    db = backend.target
     proc = await asyncio.create_subprocess_exec(
         *(sys.executable, "-m", "tests.store.workers", "crash", str(db)),
         cwd=REPO,
@@ -73,15 +71,15 @@ async def test_writer_killed_mid_transaction(tmp_path: Path) -> None:
     async with asyncio.timeout(60):
         out, err = await proc.communicate()
     assert proc.returncode == -9 and b"inside" in out, err
-    report = await verify_file(db)
+    report = await backend.verify()
     assert report.ok and report.rows == 1
-    store = await Store.open(db)
+    store = await backend.open()
     try:
-        service = RequestService(store, make_policy())
+        service = RequestService(store, make_policy())  # type: ignore[arg-type]
         assert [r.id for r in await service.pending()] == [1]  # the UPDATE of #1 was rolled back
         with_new = await service.submit(make_draft())  # the write lock is free again
-        assert with_new.id == 2
+        assert with_new.id == (3 if backend.is_pg else 2)  # a PostgreSQL sequence never rolls back: a gap
         assert (await service.approve(1, APPROVER)).state is RequestState.APPROVED
     finally:
         await store.close()
-    assert (await verify_file(db)).rows == 3
+    assert (await backend.verify()).rows == 3

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -15,13 +17,15 @@ from bot.store.audit import FIELDS, verify_rows
 from bot.store.audit_cli import export, open_readonly, write_export
 from tests.conftest import REPO
 from tests.hostile_csv import HOSTILE_CELLS, read_csv
-from tests.workflow.factories import APPROVER, Clock, make_draft, make_service
+from tests.store.backends import Backend
+from tests.workflow.factories import APPROVER, Clock, make_draft
 
 
-async def _db(tmp_path: Path) -> Path:
+async def _db(tmp_path: Path, backend: Backend | None = None) -> Path:
     db = tmp_path / "audit.db"
+    backend = backend or Backend("sqlite", str(db))
     clock = Clock()
-    service, store = await make_service(db, clock)
+    service, store = await backend.service(clock)
     first = await service.submit(make_draft(email="ana@example.com"))  # rows 1-2 on Jan 15
     await service.deny(first.id, APPROVER, 'not this week, "sorry"')
     clock.advance(days=2)
@@ -41,9 +45,9 @@ async def _export(db: Path, fmt: str, **filters: object) -> str:
     return out.getvalue()
 
 
-async def test_jsonl_rows_are_spec_shaped_and_verify(tmp_path: Path) -> None:
-    db = await _db(tmp_path)
-    rows = [json.loads(line) for line in (await _export(db, "jsonl")).splitlines()]
+async def test_jsonl_rows_are_spec_shaped_and_verify(tmp_path: Path, backend: Backend) -> None:
+    await _db(tmp_path, backend)
+    rows = [json.loads(line) for line in (await backend.export("jsonl")).splitlines()]
     assert [r["id"] for r in rows] == [1, 2, 3, 4]
     assert all(list(r) == list(FIELDS) for r in rows)
     assert rows[0]["targets"][-1] == {"email": "ana@example.com"}
@@ -52,16 +56,16 @@ async def test_jsonl_rows_are_spec_shaped_and_verify(tmp_path: Path) -> None:
     assert verify_rows(rows).ok  # an export can be re-verified on its own
 
 
-async def test_csv_header_and_nested_json(tmp_path: Path) -> None:
-    db = await _db(tmp_path)
-    reader = csv.DictReader(io.StringIO(await _export(db, "csv")))
+async def test_csv_header_and_nested_json(tmp_path: Path, backend: Backend) -> None:
+    await _db(tmp_path, backend)
+    reader = csv.DictReader(io.StringIO(await backend.export("csv")))
     assert tuple(reader.fieldnames or ()) == FIELDS
     rows = list(reader)
     assert len(rows) == 4
     assert json.loads(rows[0]["software"]) == {"name": "7-Zip", "id": 714, "catalog": "Global"}
     assert json.loads(rows[0]["targets"])[0] == {"id": 1, "name": "PC-1"}
     assert rows[0]["decision_reason"] == ""  # null
-    as_json = [json.loads(line) for line in (await _export(db, "jsonl")).splitlines()]
+    as_json = [json.loads(line) for line in (await backend.export("jsonl")).splitlines()]
     for csv_row, json_row in zip(rows, as_json, strict=True):  # the same values, nested ones as JSON text
         for name in FIELDS:
             value = json_row[name]
@@ -71,14 +75,15 @@ async def test_csv_header_and_nested_json(tmp_path: Path) -> None:
     assert rows[2]["reason"] == 'line one\r\nline "two", ✓'
 
 
-async def test_filters(tmp_path: Path) -> None:
-    db = await _db(tmp_path)
+async def test_filters(tmp_path: Path, backend: Backend) -> None:
+    await _db(tmp_path, backend)
     since = "2026-01-16T00:00:00+00:00"
     from bot.store.audit import parse_since
 
-    assert [json.loads(x)["id"] for x in (await _export(db, "jsonl", since=parse_since(since))).splitlines()] == [3, 4]
-    assert [json.loads(x)["id"] for x in (await _export(db, "jsonl", request_id=1)).splitlines()] == [1, 2]
-    assert await _export(db, "jsonl", request_id=1, since=parse_since("2026-01-16")) == ""
+    export_ = backend.export
+    assert [json.loads(x)["id"] for x in (await export_("jsonl", since=parse_since(since))).splitlines()] == [3, 4]
+    assert [json.loads(x)["id"] for x in (await export_("jsonl", request_id=1)).splitlines()] == [1, 2]
+    assert await export_("jsonl", request_id=1, since=parse_since("2026-01-16")) == ""
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -127,22 +132,40 @@ def test_bare_csv_fields_refuse_separators() -> None:
             build_row(entry, 1, datetime.now(UTC), GENESIS_HASH)
 
 
-async def _hostile_db(tmp_path: Path) -> Path:
+async def _hostile_db(tmp_path: Path, backend: Backend | None = None) -> Path:
     db = tmp_path / "hostile.db"
-    service, store = await make_service(db, Clock())
+    backend = backend or Backend("sqlite", str(db))
+    service, store = await backend.service(Clock())
     for typed, _ in HOSTILE_CELLS:
         await service.submit(make_draft(reason=typed))
     await store.close()
     return db
 
 
-async def test_csv_cells_are_defused_and_jsonl_stays_exact(tmp_path: Path) -> None:
-    db = await _hostile_db(tmp_path)
-    rows = read_csv(await _export(db, "csv"))
+async def test_csv_cells_are_defused_and_jsonl_stays_exact(tmp_path: Path, backend: Backend) -> None:
+    await _hostile_db(tmp_path, backend)
+    target = backend.target
+    rows = read_csv(await backend.export("csv"))
     assert [r["reason"] for r in rows] == [shown for _, shown in HOSTILE_CELLS]  # one row each, none merged
     assert [r["id"] for r in rows] == [str(i) for i in range(1, len(HOSTILE_CELLS) + 1)]
-    exact = [json.loads(line) for line in (await _export(db, "jsonl")).splitlines()]
+    exact = [json.loads(line) for line in (await backend.export("jsonl")).splitlines()]
     assert [r["reason"] for r in exact] == [typed for typed, _ in HOSTILE_CELLS]
     assert verify_rows(exact).ok
-    stdout = _cli_bytes("export", "--format", "csv", "--db", str(db))  # the real command
+    stdout = _cli_bytes("export", "--format", "csv", "--db", target)  # the real command
     assert [r["reason"] for r in read_csv(stdout.decode())] == [shown for _, shown in HOSTILE_CELLS]
+
+
+async def test_real_cli_over_database_url(tmp_path: Path, backend: Backend) -> None:
+    """`audit export` and `audit verify` take DATABASE_URL like the bot (and a postgresql:// --db)."""
+    await _db(tmp_path, backend)
+    env = (
+        {**os.environ, "DATABASE_URL": backend.target} if backend.is_pg else {**os.environ, "AUDIT_DB": backend.target}
+    )
+    run = functools.partial(subprocess.run, cwd=REPO, capture_output=True, text=True, timeout=60, env=env)
+    out = run([sys.executable, "-m", "bot", "audit", "export", "--format", "jsonl", "--request", "2"])
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert [json.loads(line)["id"] for line in lines] == [3, 4]
+    assert lines == (await backend.export("jsonl", request_id=2)).splitlines()
+    out = run([sys.executable, "-m", "bot", "audit", "verify", "--offline"])
+    assert (out.returncode, out.stdout.splitlines()[0]) == (0, "OK: 4 rows")

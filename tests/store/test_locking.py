@@ -10,7 +10,10 @@ from pathlib import Path
 import pytest
 
 from bot.store import Store, store
+from tests.store.backends import sqlite_only
 from tests.workflow.factories import make_draft, make_service
+
+pytestmark = sqlite_only  # SQLite's file lock and busy timeout; PostgreSQL has neither
 
 
 def _hold_write_lock(db: Path, seconds: float, held: threading.Event) -> None:

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from bot.store import Store
 from bot.store.audit_cli import verify_file
 from bot.store.migrations import LATEST_VERSION, MIGRATIONS, current_version
+from bot.store.pg import PgStore
+from bot.store.pg import schema as pg_schema
+from bot.store.pg.audit_cli import verify_url
 from bot.store.store import connect
-from tests.workflow.factories import APPROVER, make_draft, make_service
+from bot.workflow.service import RequestService
+from tests.workflow.factories import APPROVER, make_draft, make_policy, make_service
 
 
 async def test_empty_file_gets_latest_schema_and_pragmas(tmp_path: Path) -> None:
@@ -80,3 +86,60 @@ def _old_request_json() -> str:
     at = datetime(2026, 1, 1, tzinfo=UTC)
     request = Request(id=1, created_at=at, updated_at=at, **draft.model_dump())
     return request.model_dump_json(exclude={"id", "state", "sessions"})
+
+
+# ---- PostgreSQL ---------------------------------------------------------------------------------
+
+
+async def test_pg_empty_database_gets_latest_schema(pg_url: str) -> None:
+    store = await PgStore.open(pg_url)
+    try:
+        assert await store.schema_version() == pg_schema.LATEST_VERSION == len(pg_schema.MIGRATIONS)
+    finally:
+        await store.close()
+    async with await psycopg.AsyncConnection.connect(pg_url) as conn:
+        cursor = await conn.execute("SELECT version FROM schema_migrations ORDER BY version")
+        assert [v for (v,) in await cursor.fetchall()] == list(range(1, pg_schema.LATEST_VERSION + 1))
+        cursor = await conn.execute("SELECT id, hash FROM audit_head")
+        assert await cursor.fetchall() == [(0, "0" * 64)]
+
+
+async def test_pg_replicas_starting_together_migrate_once(pg_url: str) -> None:
+    """Four replicas open an empty database at the same moment: each step is applied exactly once."""
+    stores = await asyncio.gather(*(PgStore.open(pg_url, max_size=2) for _ in range(4)))
+    try:
+        assert {await s.schema_version() for s in stores} == {pg_schema.LATEST_VERSION}
+        async with stores[0].read() as tx:
+            cursor = await tx.conn.execute("SELECT COUNT(*) FROM schema_migrations")
+            assert (await cursor.fetchone()) == (pg_schema.LATEST_VERSION,)
+    finally:
+        await asyncio.gather(*(s.close() for s in stores))
+
+
+@pytest.mark.parametrize("start", range(1, pg_schema.LATEST_VERSION))
+async def test_pg_upgrade_from_each_earlier_version(pg_url: str, start: int) -> None:
+    async with await psycopg.AsyncConnection.connect(pg_url, autocommit=True) as conn:
+        assert await pg_schema.migrate(conn, start) == start
+        await conn.execute(
+            "INSERT INTO requests (state, requester, created_at, updated_at, data) VALUES ('pending', %s, %s, %s, %s)",
+            ("UOLD", "2026-01-01T00:00:00.000000Z", "2026-01-01T00:00:00.000000Z", _old_request_json()),
+        )
+    store = await PgStore.open(pg_url)
+    try:
+        service = RequestService(store, make_policy())  # type: ignore[arg-type]
+        assert await store.schema_version() == pg_schema.LATEST_VERSION
+        assert (await service.get(1)).requester == "UOLD"
+        assert (await service.approve(1, APPROVER)).state.value == "approved"
+        await service.submit(make_draft())
+    finally:
+        await store.close()
+    assert (await verify_url(pg_url)).ok
+
+
+async def test_pg_newer_schema_refused(pg_url: str) -> None:
+    store = await PgStore.open(pg_url)
+    await store.close()
+    async with await psycopg.AsyncConnection.connect(pg_url, autocommit=True) as conn:
+        await conn.execute("INSERT INTO schema_migrations VALUES (%s, 'future')", (pg_schema.LATEST_VERSION + 1,))
+    with pytest.raises(RuntimeError, match="newer than this bot"):
+        await PgStore.open(pg_url)

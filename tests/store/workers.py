@@ -7,16 +7,23 @@ import json
 import os
 import signal
 import sys
+from typing import Any
 
 from bot.store import Store
 from bot.store.audit import AuditEntry
+from bot.store.pg import PgStore
 from bot.workflow.errors import IllegalTransition
 from bot.workflow.service import RequestService
 from tests.workflow.factories import APPROVER, make_draft, make_policy
 
 
+async def _open(db: str) -> Any:
+    """The store behind `db`: a SQLite file, or a postgresql:// URL (each process its own pool)."""
+    return await (PgStore.open(db) if db.startswith("postgresql://") else Store.open(db))
+
+
 async def approve_many(db: str, request_id: int, tasks: int) -> None:
-    store = await Store.open(db)
+    store = await _open(db)
     service = RequestService(store, make_policy())
     print("ready", flush=True)
     await asyncio.to_thread(sys.stdin.readline)  # "go": start together with the other process
@@ -34,7 +41,7 @@ async def approve_many(db: str, request_id: int, tasks: int) -> None:
 
 
 async def crash_mid_transaction(db: str) -> None:
-    store = await Store.open(db)
+    store = await _open(db)
     service = RequestService(store, make_policy())
     await service.submit(make_draft())  # committed
     async with store.write() as tx:
