@@ -70,6 +70,14 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX audit_actor ON audit (actor)",
         "CREATE INDEX audit_requester ON audit (requester)",
     ),
+    # 4: nothing on SQLite (PostgreSQL's audit head and leases): both backends keep one numbering
+    ("SELECT 1",),
+    # 5: what a session is for (the real run, or the detection-only preview) and which attempt
+    #    (1 = the approved run, 2+ = "Retry failed")
+    (
+        "ALTER TABLE sessions ADD COLUMN kind TEXT NOT NULL DEFAULT 'run'",
+        "ALTER TABLE sessions ADD COLUMN attempt INTEGER NOT NULL DEFAULT 1",
+    ),
 )
 
 LATEST_VERSION = len(MIGRATIONS)

@@ -11,6 +11,7 @@ import pytest
 from bot.config import load_settings
 from bot.doctor import Check
 from bot.store.checks import store_checks
+from bot.store.migrations import LATEST_VERSION
 from bot.store.pg import PgStore
 from bot.workflow.service import RequestService
 from tests.workflow.factories import make_draft, make_policy, make_service
@@ -28,7 +29,8 @@ async def test_healthy_database(valid_env: dict[str, str], monkeypatch: pytest.M
     await store.close()
     checks = await _checks(monkeypatch, db)
     assert [c.ok for c in checks] == [True, True]
-    assert "schema v3/3, journal_mode=wal" in checks[0].detail and checks[1].detail == "1 rows verified"
+    assert f"schema v{LATEST_VERSION}/{LATEST_VERSION}, journal_mode=wal" in checks[0].detail
+    assert checks[1].detail == "1 rows verified"
 
 
 async def test_tampered_chain_fails(valid_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -76,7 +78,7 @@ async def test_postgresql_database(valid_env: dict[str, str], monkeypatch: pytes
     """DATABASE_URL selects PostgreSQL: an unmigrated database, a healthy one, an unreachable one."""
     monkeypatch.setenv("DATABASE_URL", pg_url)
     checks = [check async for check in store_checks(load_settings())]
-    assert [c.ok for c in checks] == [False] and "schema v0/4" in checks[0].detail
+    assert [c.ok for c in checks] == [False] and f"schema v0/{LATEST_VERSION}" in checks[0].detail
     store = await PgStore.open(pg_url)
     service = RequestService(store, make_policy())  # type: ignore[arg-type]
     await service.submit(make_draft())

@@ -99,6 +99,12 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
         "CREATE INDEX session_watch_due ON session_watch (next_poll_at)",
     ),
+    # 5: what a session is for (the real run, or the detection-only preview) and which attempt
+    #    (1 = the approved run, 2+ = "Retry failed")
+    (
+        "ALTER TABLE sessions ADD COLUMN kind TEXT NOT NULL DEFAULT 'run'",
+        "ALTER TABLE sessions ADD COLUMN attempt INTEGER NOT NULL DEFAULT 1",
+    ),
 )
 
 LATEST_VERSION = len(MIGRATIONS)
