@@ -52,9 +52,9 @@ FAKES_NICE = int(os.environ.get("BENCH_FAKES_NICE", "19"))
 
 
 async def _fakes(sessions: int, directory: str) -> None:
-    from bot.sandbox.immy_data import generate
-    from bot.sandbox.immy_sandbox import immy_sandbox
-    from bot.sandbox.slack import FakeSlack
+    from immybot_slack_sandbox.immy_data import generate
+    from immybot_slack_sandbox.immy_sandbox import immy_sandbox
+    from immybot_slack_sandbox.slack import FakeSlack
 
     slack = FakeSlack()
     slack.add_user("UREQUESTER", "requester")

@@ -72,8 +72,12 @@ def _dispatch(args: argparse.Namespace) -> int:
         socket = True if args.socket else False if args.http else None
         return run(socket=socket)
     if args.command == "demo":
-        from bot.sandbox.demo import run_demo
-
+        try:
+            from immybot_slack_sandbox.demo import run_demo
+        except ImportError:
+            print("immybot-slack: the demo needs the sandbox: pip install ./sandbox (README, command 1)",
+                  file=sys.stderr)
+            return 2
         return asyncio.run(run_demo(quiet=args.quiet, immy_shape=args.immy_shape))
     if args.command == "doctor":
         from bot.doctor import run_doctor

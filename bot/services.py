@@ -26,13 +26,13 @@ from bot import metrics
 from bot.config import Settings
 from bot.health import HealthCheck, slack_probe, store_probe, token_probe
 from bot.immybot.client import ImmyBotClient
-from bot.sandbox.server import serve
 from bot.slack import cards
 from bot.slack.app import immybot_transport, make_app, make_client, wire
 from bot.slack.checkpoints import SlackCheckpoints
 from bot.slack.groups import SlackGroupDirectory
 from bot.store import Store
 from bot.web import MAX_CONNECTIONS, build_web_app
+from bot.web_server import serve
 from bot.workflow.checkpoints import Checkpointer
 from bot.workflow.expiry import expiry_loop
 from bot.workflow.follower import Follower

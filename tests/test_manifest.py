@@ -62,7 +62,7 @@ def load_manifest() -> dict[str, Any]:
 
 
 def web_api_calls() -> dict[str, set[str]]:
-    """Every Slack Web API method the bot's own code calls (fakes under bot/sandbox excluded) → files."""
+    """Every Slack Web API method the bot's own code calls (the fakes live outside bot/) → files."""
     calls: dict[str, set[str]] = {}
     for path in (REPO / "bot").rglob("*.py"):
         if "sandbox" in path.relative_to(REPO).parts:

@@ -14,10 +14,10 @@ import jsonschema
 import pytest
 
 from bot.immybot.client import run_body
-from bot.sandbox.immy_sandbox import SANDBOX_CLIENT_ID, immy_sandbox
-from bot.sandbox.immy_schema import ENUMS, PROPERTIES
-from bot.sandbox.immy_shapes import SHAPES, Shape
 from bot.workflow.model import Catalog, DesiredState, RunOptions, Software
+from immybot_slack_sandbox.immy_sandbox import SANDBOX_CLIENT_ID, immy_sandbox
+from immybot_slack_sandbox.immy_schema import ENUMS, PROPERTIES
+from immybot_slack_sandbox.immy_shapes import SHAPES, Shape
 from tests.conftest import OPENAPI, REPO, require_shared
 from tests.contracts import schema as oas
 
@@ -109,4 +109,4 @@ def test_no_fake_imports_the_bot() -> None:
     for path in [*sandbox.glob("immy*.py"), sandbox / "entra.py"]:
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("bot."):
-                assert node.module.startswith("bot.sandbox."), f"{path.name} imports {node.module}"
+                assert node.module.startswith("immybot_slack_sandbox."), f"{path.name} imports {node.module}"
