@@ -254,7 +254,7 @@ async def bench(sessions: int, duration: float, poll_seconds: float | None, idle
                         Computer(id=i, name=f"PC-{i}") for i in range(first, min(first + PER_REQUEST, sessions + 1))
                     )
                     request = await _submit(service, client, computers)
-                    follower.kick(request.id)
+                    follower.start_in_background(request.id)
                 await _until(lambda: follower.in_flight >= sessions, 120)  # every session started and followed
                 in_flight = follower.in_flight
                 await _until(all_running, 4 * poll + 120, every=1.0)  # first polls and the Created back-off done

@@ -38,6 +38,7 @@ from bot.workflow.expiry import expiry_loop
 from bot.workflow.follower import Follower
 from bot.workflow.model import Request, RequestState
 from bot.workflow.policy import Policy
+from bot.workflow.ports import GroupDirectory
 from bot.workflow.service import RequestService
 
 log = logging.getLogger(__name__)
@@ -143,7 +144,7 @@ async def build_services(settings: Settings) -> AsyncIterator[Services]:
         checkpoints = _checkpointer(settings, store, client)
         stack.push_async_callback(checkpoints.aclose)  # pushed early: runs after every other part stopped
         app = make_app(settings, client)
-        policy = Policy.from_settings(settings, SlackGroupDirectory(client))
+        policy = policy_from_settings(settings, SlackGroupDirectory(client))
         service = RequestService(store, policy)
         immybot = ImmyBotClient(settings, transport=immybot_transport())
         stack.push_async_callback(immybot.aclose)
@@ -184,6 +185,20 @@ async def build_services(settings: Settings) -> AsyncIterator[Services]:
         stack.push_async_callback(_cancel, expiry)
         await checkpoints.start()
         yield services
+
+
+def policy_from_settings(settings: Settings, groups: GroupDirectory) -> Policy:
+    return Policy(
+        approver_users=settings.approver_users,
+        approver_groups=settings.approver_groups,
+        requester_users=settings.requester_users,
+        requester_groups=settings.requester_groups,
+        allow_self_approval=settings.allow_self_approval,
+        max_targets=settings.max_targets,
+        approval_ttl=timedelta(hours=settings.approval_ttl_hours),
+        groups=groups,
+        requests_per_hour=settings.requests_per_hour,
+    )
 
 
 def _checkpointer(settings: Settings, store: Store, client: AsyncWebClient) -> Checkpointer:

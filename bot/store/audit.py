@@ -16,6 +16,8 @@ from typing import Any
 
 import aiosqlite
 
+from bot.workflow.model import AuditEntry  # the domain's record; the store writes it down
+
 GENESIS_HASH = "0" * 64
 FIELDS = (
     "id",
@@ -42,21 +44,6 @@ COLUMNS = ", ".join(FIELDS)
 BATCH = 2000
 
 
-@dataclass(frozen=True)
-class AuditEntry:
-    """One event to append; `id`, `at`, `prev_hash` and `hash` are filled in at append time."""
-
-    event: str
-    actor: str | None = None
-    request_id: int | None = None
-    requester: str | None = None
-    software: dict[str, Any] | None = None
-    action: str | None = None
-    targets: list[dict[str, Any]] | None = None
-    reason: str | None = None
-    decision_reason: str | None = None
-    immybot_session_ids: list[int] | None = None
-    outcome: str | None = None
 
 
 def format_at(at: datetime) -> str:

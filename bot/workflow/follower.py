@@ -113,17 +113,17 @@ class Follower:
         for n in range(self._concurrency):
             self._loops.append(asyncio.create_task(self._worker(), name=f"follower-worker-{n}"))
         for request in await self._service.in_states(RequestState.APPROVED, RequestState.STARTING):
-            self.starter.kick(request.id)
+            self.starter.start_in_background(request.id)
         for request in await self._service.in_states(RequestState.RUNNING):
             self._follow(request, spread=True)
         for request in await self._service.in_states(RequestState.FINISHED):
             if not request.reported:
                 self._spawn(self._report(request), f"report-{request.id}")
 
-    def kick(self, request_id: int) -> None:
+    def start_in_background(self, request_id: int) -> None:
         """Start an approved request's sessions in the background (idempotent, returns at once)."""
         if request_id not in self._followed:
-            self.starter.kick(request_id)
+            self.starter.start_in_background(request_id)
 
     async def cancel(self, request_id: int) -> None:
         """Cancel the request's unfinished ImmyBot sessions (the lifecycle already has `cancel_requested`)."""

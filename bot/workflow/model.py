@@ -6,8 +6,10 @@ Nothing here knows about Slack payloads or HTTP. Slack message references are ke
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -232,6 +234,23 @@ class AuditEvent(StrEnum):
 
 
 SYSTEM_ACTOR = "system"
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One audit event the domain records; `id`, `at`, `prev_hash` and `hash` are filled in at append time."""
+
+    event: str
+    actor: str | None = None
+    request_id: int | None = None
+    requester: str | None = None
+    software: dict[str, Any] | None = None
+    action: str | None = None
+    targets: list[dict[str, Any]] | None = None
+    reason: str | None = None
+    decision_reason: str | None = None
+    immybot_session_ids: list[int] | None = None
+    outcome: str | None = None
 
 
 class SessionResult(_Value):

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.store.audit import AuditEntry
 from bot.workflow.errors import IllegalTransition
-from bot.workflow.model import SYSTEM_ACTOR, AuditEvent, Draft, Request, RequestState
+from bot.workflow.model import SYSTEM_ACTOR, AuditEntry, AuditEvent, Draft, Request, RequestState
 
 
 def draft_fields(draft: Draft | Request) -> dict[str, Any]:

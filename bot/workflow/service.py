@@ -12,13 +12,9 @@ Slack retry replays the original result instead of acting twice.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot.store import Store
-from bot.store.audit import AuditEntry
-from bot.store.tx import Tx
 from bot.workflow.errors import (
     DomainError,
     InvalidSubmission,
@@ -30,6 +26,7 @@ from bot.workflow.model import (
     SYSTEM_ACTOR,
     TERMINAL_SESSION_STATUSES,
     TIMED_OUT,
+    AuditEntry,
     AuditEvent,
     Draft,
     MessageRef,
@@ -39,6 +36,7 @@ from bot.workflow.model import (
 )
 from bot.workflow.outcome import request_outcome
 from bot.workflow.policy import NOT_A_REQUESTER, RATE_WINDOW, Decision, Policy
+from bot.workflow.ports import Clock, RequestStore, StoreTx
 from bot.workflow.records import draft_fields, entry, illegal
 
 DEDUP_TTL = timedelta(hours=24)  # Slack retries within minutes; a day is well past any replay
@@ -51,7 +49,7 @@ def utc_now() -> datetime:
 
 
 class RequestService:
-    def __init__(self, store: Store, policy: Policy, *, clock: Callable[[], datetime] = utc_now) -> None:
+    def __init__(self, store: RequestStore, policy: Policy, *, clock: Clock = utc_now) -> None:
         self._store = store
         self._policy = policy
         self._clock = clock
@@ -84,7 +82,7 @@ class RequestService:
             raise limited
         return request
 
-    async def _record(self, tx: Tx, draft: Draft, now: datetime, *, auto: bool, dedup_key: str | None) -> Request:
+    async def _record(self, tx: StoreTx, draft: Draft, now: datetime, *, auto: bool, dedup_key: str | None) -> Request:
         request = await tx.insert_request(draft, now)
         await tx.append_audit(entry(AuditEvent.REQUEST_CREATED, request, draft.requester), now)
         if auto:
@@ -98,7 +96,7 @@ class RequestService:
             await tx.dedup_put(dedup_key, str(request.id), now + DEDUP_TTL)
         return request
 
-    async def _over_rate(self, tx: Tx, requester: str, now: datetime) -> InvalidSubmission | None:
+    async def _over_rate(self, tx: StoreTx, requester: str, now: datetime) -> InvalidSubmission | None:
         return self._policy.rate_refusal(await tx.count_requests_since(requester, now - RATE_WINDOW))
 
     async def admit(self, requester: str) -> None:
@@ -112,7 +110,7 @@ class RequestService:
             await self.refuse(requester, str(error))
             raise error
 
-    async def _replayed_request(self, tx: Tx, dedup_key: str) -> Request | None:
+    async def _replayed_request(self, tx: StoreTx, dedup_key: str) -> Request | None:
         hit = await tx.dedup_get(dedup_key, self._clock())
         return await tx.get_request(int(hit)) if hit and hit.isdigit() else None
 
@@ -171,7 +169,7 @@ class RequestService:
         return request
 
     async def _apply(
-        self, tx: Tx, request: Request, action: Decision, actor: str, reason: str | None, now: datetime
+        self, tx: StoreTx, request: Request, action: Decision, actor: str, reason: str | None, now: datetime
     ) -> Request:
         state = request.state
         if action == "cancel":
@@ -382,14 +380,14 @@ class RequestService:
     # ---- helpers ----------------------------------------------------------------------------
 
     @staticmethod
-    async def _load(tx: Tx, request_id: int) -> Request:
+    async def _load(tx: StoreTx, request_id: int) -> Request:
         request = await tx.get_request(request_id)
         if request is None:
             raise RequestNotFound(request_id)
         return request
 
     @staticmethod
-    async def _cas(tx: Tx, request: Request, expected: RequestState) -> None:
+    async def _cas(tx: StoreTx, request: Request, expected: RequestState) -> None:
         if not await tx.update_request(request, expected):  # pragma: no cover - we hold the write lock
             current = await tx.get_request(request.id)
             raise illegal(current or request, request.state)

@@ -39,7 +39,7 @@ ONCE_TTL = 30 * 86400.0  # a durable "said once" flag outlives any outage
 
 
 class Starter:
-    """`kick(id)` starts a request in the background; a second kick while one runs does nothing."""
+    """`start_in_background(id)` starts a request; a second call while one runs does nothing."""
 
     def __init__(
         self,
@@ -65,7 +65,7 @@ class Starter:
     def busy(self) -> frozenset[int]:
         return frozenset(self._tasks)
 
-    def kick(self, request_id: int) -> None:
+    def start_in_background(self, request_id: int) -> None:
         if request_id in self._tasks:
             return
         task = asyncio.create_task(self._run(request_id), name=f"start-{request_id}")
@@ -77,10 +77,6 @@ class Starter:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-
-    async def wait_idle(self) -> None:
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks.values()), return_exceptions=True)
 
     # ---- one request -------------------------------------------------------------------------
 

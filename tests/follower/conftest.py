@@ -73,7 +73,7 @@ class Rig:
         request = await post_cards(self.service, self.client, computers, offline=offline)
         request = await self.service.approve(request.id, APPROVER)
         if kick:
-            self.follower.kick(request.id)
+            self.follower.start_in_background(request.id)
         return request
 
     def thread(self, request: Request) -> list[Message]:

@@ -65,7 +65,7 @@ async def crash_while_reporting(rig: Rig, n: int, prefix: str) -> Request:
     dies = DiesAt(rig, prefix)
     async with bot(rig, dies) as (follower, _):
         request = await rig.approved(computers, kick=False)
-        follower.kick(request.id)
+        follower.start_in_background(request.id)
         await asyncio.wait_for(dies.reached.wait(), timeout=20)
     claimed = await rig.service.get(request.id)
     assert claimed.reported and not await rig.service.claimed(recovery.POSTED.format(id=request.id))
@@ -104,7 +104,7 @@ async def test_a_long_summary_gets_only_its_missing_csv(rig: Rig) -> None:
         rig.fake.script_computer(computer.id, ["Created", "Passed"])
     async with bot(rig) as (follower, _):
         request = await rig.approved(computers, kick=False)
-        follower.kick(request.id)
+        follower.start_in_background(request.id)
         await rig.slack.wait_until(lambda: rig.summaries(request), timeout=20)
         await asyncio.sleep(0.2)
     rig.slack.clear_faults()

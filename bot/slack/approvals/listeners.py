@@ -80,7 +80,7 @@ class Decisions:
             return
         from_home = click.container.type == "view"
         await self.announce(request, user, f"Approved by <@{user}> — starting.", from_home=from_home)
-        self.services.follower.kick(request.id)
+        self.services.follower.start_in_background(request.id)
 
     async def ask_deny_reason(self, client: AsyncWebClient, click: BlockActions) -> None:
         request_id = _request_id(click.actions[0].value)

@@ -77,7 +77,7 @@ async def publish_request(services: Services, request: Request) -> Request:
         request = await services.service.set_cards(request.id, approval_card=approval_ref)
     if request.auto_approved:
         await cards.thread_reply(client, request, "Auto-approved as an approver's preview (detection only) — starting.")
-        services.follower.kick(request.id)
+        services.follower.start_in_background(request.id)
     return request
 
 
