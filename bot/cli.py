@@ -9,7 +9,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from importlib.metadata import entry_points
 
 from bot import __version__
 from bot.config import SettingsError
@@ -65,6 +66,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+def _sandbox_demo() -> Callable[..., Awaitable[int]] | None:
+    """The demo ships with the sandbox distribution, found through its entry point: the product
+    never imports the fakes (an import-linter contract)."""
+    found = entry_points(group="immybot_slack", name="demo")
+    return next((point.load() for point in found), None)
+
+
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "run":
         from bot.runner import run
@@ -72,9 +80,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         socket = True if args.socket else False if args.http else None
         return run(socket=socket)
     if args.command == "demo":
-        try:
-            from immybot_slack_sandbox.demo import run_demo
-        except ImportError:
+        run_demo = _sandbox_demo()
+        if run_demo is None:
             print("immybot-slack: the demo needs the sandbox: pip install ./sandbox (README, command 1)",
                   file=sys.stderr)
             return 2

@@ -16,6 +16,7 @@ from typing import Any
 
 import aiosqlite
 
+from bot.safe_csv import csv_text
 from bot.workflow.model import AuditEntry  # the domain's record; the store writes it down
 
 GENESIS_HASH = "0" * 64
@@ -106,6 +107,11 @@ def build_row(entry: AuditEntry, row_id: int, at: datetime, prev_hash: str) -> d
 def db_values(row: dict[str, Any]) -> tuple[Any, ...]:
     """The row as column values (nested values as canonical JSON text)."""
     return tuple(_dump(row[name]) if name in JSON_FIELDS else row[name] for name in FIELDS)
+
+
+def audit_csv(rows: list[dict[str, Any]]) -> str:
+    """The same cells as `audit export --format csv` (nested values as canonical JSON), defused."""
+    return csv_text(FIELDS, map(db_values, rows))
 
 
 INSERT_SQL = f"INSERT INTO audit ({COLUMNS}) VALUES ({', '.join('?' for _ in FIELDS)})"

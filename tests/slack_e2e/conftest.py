@@ -45,7 +45,7 @@ class World:
 
     @property
     def service(self) -> Any:
-        return self.bot.services.service
+        return self.bot.services.requests
 
     def card_with(self, channel: str, request_id: int) -> Message:
         for message in reversed(self.fake.messages(channel)):

@@ -38,7 +38,6 @@ from bot.workflow.model import MessageRef, Request, SessionResult
 from bot.workflow.ports import SessionsPort
 
 if TYPE_CHECKING:
-    from bot.config import Settings
     from bot.workflow.service import RequestService
 
 log = logging.getLogger(__name__)
@@ -302,10 +301,10 @@ def _names(request: Request) -> dict[int, str]:
     return {c.id: c.name for c in request.targets.computers}
 
 
-def make_reporter(client: AsyncWebClient, service: RequestService, settings: Settings) -> SlackReporter:
+def make_reporter(client: AsyncWebClient, service: RequestService, base_url: str) -> SlackReporter:
     """The reporter the bot runs with: the status message's ref is saved on the request."""
 
     async def save(request_id: int, ref: MessageRef) -> None:
         await service.set_cards(request_id, status_message=ref)
 
-    return SlackReporter(client, base_url=settings.base_url, save_status_message=save, marks=service)
+    return SlackReporter(client, base_url=base_url, save_status_message=save, marks=service)
