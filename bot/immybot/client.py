@@ -34,7 +34,7 @@ from bot.immybot.models import (
     Tenant,
 )
 from bot.immybot.tolerant import Rows, parse, skipped, with_id
-from bot.immybot.transport import DEFAULT_TIMEOUT, ImmyTransport, RetryPolicy
+from bot.immybot.transport import DEFAULT_TIMEOUT, ImmyBotHttp, RetryPolicy
 from bot.workflow.model import Catalog, DesiredState, RebootPreference, RunOptions, Software
 
 log = logging.getLogger(__name__)
@@ -125,7 +125,7 @@ class ImmyBotClient:
         self.tokens = TokenProvider(settings)
         self.dx_page_size = dx_page_size
         self.dx_concurrency = max(1, dx_concurrency)
-        self._http = ImmyTransport(
+        self._http = ImmyBotHttp(
             settings.base_url, EntraAuth(self.tokens), retry=retry, timeout=timeout, transport=transport
         )
 
