@@ -27,6 +27,7 @@ from bot.config import Settings
 from bot.health import HealthCheck, slack_probe, store_probe, token_probe
 from bot.immybot.catalog import CatalogCache
 from bot.immybot.client import ImmyBotClient
+from bot.retry import RetryPolicy, retry_call
 from bot.slack.app import immybot_transport, make_app, make_client, wire
 from bot.slack.approvals.deps import ApprovalsDeps
 from bot.slack.checkpoints import SlackCheckpoints
@@ -78,16 +79,13 @@ CATALOG_RETRY_CAP_SECONDS = 60.0
 
 async def _load_catalog(catalog: Any) -> None:
     """Load the catalog, retrying with backoff until it works (the typeahead is empty meanwhile)."""
-    delay = CATALOG_RETRY_FIRST_SECONDS
-    while True:
-        try:
-            await catalog.load()
-            break
-        except Exception as error:
-            log.error("catalog could not be loaded at start; carrying on empty and retrying",
-                      extra={"error": f"{type(error).__name__}: {error}", "retry_in_s": delay})
-        await asyncio.sleep(delay)
-        delay = min(CATALOG_RETRY_CAP_SECONDS, delay * 2)
+    def retrying(attempt: int, error: BaseException, wait: float) -> None:
+        log.error("catalog could not be loaded at start; carrying on empty and retrying",
+                  extra={"error": f"{type(error).__name__}: {error}", "retry_in_s": round(wait, 3)})
+
+    policy = RetryPolicy(attempts=None, base_seconds=CATALOG_RETRY_FIRST_SECONDS,
+                         cap_seconds=CATALOG_RETRY_CAP_SECONDS, max_retry_after=None, jitter=False)
+    await retry_call(catalog.load, policy, on_retry=retrying)
     # Everything alive now (modules, the app, the catalog) lives as long as the process: keep it out of
     # the cyclic GC's full collections, which otherwise stall the loop for ~50 ms mid-typeahead.
     gc.freeze()
@@ -148,7 +146,6 @@ async def build_services(settings: Settings) -> AsyncIterator[Services]:
             approvals_deps=ApprovalsDeps(service, client, home, follower.start_in_background),
             home_deps=home,
         )
-        await reporter.resume_summaries(service, sessions)  # before the follower claims any summary itself
         await follower.start()
         stack.push_async_callback(follower.aclose)
         every = min(EXPIRY_CHECK_MAX_SECONDS, max(0.2, settings.approval_ttl_hours * 3600 / 10))

@@ -17,6 +17,7 @@ from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Any, Protocol
 
+from bot.workflow.lifecycle import Lifecycle
 from bot.workflow.model import (
     AuditEntry,
     Draft,
@@ -147,6 +148,11 @@ class Reporter(Protocol):
 
     async def final(self, request: Request, results: list[SessionResult]) -> None:
         """Post the final summary as a new thread reply and show the outcome on both cards. Called once."""
+        ...
+
+    async def resume_summaries(self, lifecycle: Lifecycle, sessions: SessionsPort) -> None:
+        """At the follower's start-up, before it claims any summary itself: post (in the background) the
+        summaries a dead process claimed but did not finish posting."""
         ...
 
 

@@ -47,8 +47,7 @@ async def bot(rig: Rig, marks: recovery.Marks | None = None) -> AsyncIterator[tu
                              min_edit_interval=0.3, marks=marks or rig.service)  # fmt: skip
     sessions = ImmyBotSessions(rig.immy_client)
     follower = Follower(rig.service, sessions, reporter, poll_seconds=0.05, max_wait=timedelta(seconds=30))
-    await reporter.resume_summaries(rig.service, sessions)
-    await follower.start()
+    await follower.start()  # resumes the summaries a dead process left unposted
     try:
         yield follower, reporter
     finally:  # a SIGKILL, as far as Slack and the database can tell: every task just stops
