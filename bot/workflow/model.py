@@ -236,6 +236,35 @@ class AuditEvent(StrEnum):
 SYSTEM_ACTOR = "system"
 
 
+class Effect(StrEnum):
+    """The once-only outward steps of a request, each claimed durably as `<effect>:<request id>`.
+
+    A decision's and a cancellation's announcement are claimed in the transaction that makes the change,
+    so only the call that changed the request tells anyone; the others are claimed by the step itself."""
+
+    CARDS_POSTED = "cards"
+    DECISION_TOLD = "decided"
+    CANCEL_TOLD = "cancelled"
+    UNAVAILABLE_TOLD = "unavailable-said"
+    SUMMARY_SENDING = "summary-sending"
+    SUMMARY_POSTED = "summary-posted"
+
+    def key(self, request_id: int) -> str:
+        return f"{self.value}:{request_id}"
+
+
+EFFECT_TTL_SECONDS = 30 * 86400.0  # a durable "done once" mark outlives any outage or replay window
+
+
+@dataclass(frozen=True)
+class Decided:
+    """What a decision use-case did: the request now, and whether THIS call made the change (and so
+    holds its announcement: a replayed click or a repeated cancel tells nobody)."""
+
+    request: Request
+    tell: bool
+
+
 @dataclass(frozen=True)
 class AuditEntry:
     """One audit event the domain records; `id`, `at`, `prev_hash` and `hash` are filled in at append time."""

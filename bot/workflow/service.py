@@ -23,12 +23,15 @@ from bot.workflow.errors import (
     SessionsNotDone,
 )
 from bot.workflow.model import (
+    EFFECT_TTL_SECONDS,
     SYSTEM_ACTOR,
     TERMINAL_SESSION_STATUSES,
     TIMED_OUT,
     AuditEntry,
     AuditEvent,
+    Decided,
     Draft,
+    Effect,
     MessageRef,
     Request,
     RequestState,
@@ -37,11 +40,10 @@ from bot.workflow.model import (
 from bot.workflow.outcome import request_outcome
 from bot.workflow.policy import NOT_A_REQUESTER, RATE_WINDOW, Decision, Policy
 from bot.workflow.ports import Clock, RequestStore, StoreTx
-from bot.workflow.records import draft_fields, entry, illegal
+from bot.workflow.records import decision_change, draft_fields, entry, illegal
 
 DEDUP_TTL = timedelta(hours=24)  # Slack retries within minutes; a day is well past any replay
 _REFUSED = "refused:"
-_CANCELLABLE = (RequestState.PENDING, RequestState.APPROVED, RequestState.STARTING)
 
 
 def utc_now() -> datetime:
@@ -125,17 +127,24 @@ class RequestService:
     # ---- decisions --------------------------------------------------------------------------
 
     async def approve(self, request_id: int, actor: str, *, dedup_key: str | None = None) -> Request:
-        return await self._decide(request_id, actor, "approve", dedup_key)
+        return (await self.decide("approve", request_id, actor, dedup_key=dedup_key)).request
 
     async def deny(self, request_id: int, actor: str, reason: str, *, dedup_key: str | None = None) -> Request:
-        return await self._decide(request_id, actor, "deny", dedup_key, reason.strip() or None)
+        return (await self.decide("deny", request_id, actor, reason=reason, dedup_key=dedup_key)).request
 
     async def cancel(self, request_id: int, actor: str, *, dedup_key: str | None = None) -> Request:
-        return await self._decide(request_id, actor, "cancel", dedup_key)
+        return (await self.decide("cancel", request_id, actor, dedup_key=dedup_key)).request
+
+    async def decide(
+        self, action: Decision, request_id: int, actor: str, *, reason: str = "", dedup_key: str | None = None
+    ) -> Decided:
+        """Approve, deny or cancel: the one place a decision is de-duplicated (its click's key) and its
+        announcement claimed, in the transaction that makes the change."""
+        return await self._decide(request_id, actor, action, dedup_key, reason.strip() or None)
 
     async def _decide(
         self, request_id: int, actor: str, action: Decision, dedup_key: str | None, reason: str | None = None
-    ) -> Request:
+    ) -> Decided:
         is_approver = await self._policy.is_approver(actor)
         now = self._clock()
         if dedup_key is not None:
@@ -143,6 +152,7 @@ class RequestService:
             dedup_key = f"{action}:{request_id}:{dedup_key}"
         replayed: str | None = None
         refusal: str | None = None
+        tell = False
         async with self._store.write() as tx:
             found, replayed = await tx.get_request_and_key(request_id, dedup_key, now)
             if replayed is None:
@@ -154,8 +164,13 @@ class RequestService:
                     await tx.append_audit(entry(AuditEvent.DECISION_REFUSED, request, actor, outcome=refusal), now)
                     result = _REFUSED + refusal
                 else:
+                    before = request
                     request = await self._apply(tx, request, action, actor, reason, now)
                     result = str(request.id)
+                    if request is not before:  # this call changed it: it alone tells people
+                        effect = Effect.CANCEL_TOLD if action == "cancel" else Effect.DECISION_TOLD
+                        tell = await tx.claim(effect.key(request.id), now,
+                                              now + timedelta(seconds=EFFECT_TTL_SECONDS))
                 if dedup_key is not None:
                     await tx.dedup_put(dedup_key, result, now + DEDUP_TTL)
         if replayed is not None:
@@ -163,39 +178,19 @@ class RequestService:
                 raise NotAllowed(replayed.removeprefix(_REFUSED))
             if found is None:
                 raise RequestNotFound(request_id)
-            return found
+            return Decided(found, tell=False)
         if refusal is not None:
             raise NotAllowed(refusal)
-        return request
+        return Decided(request, tell=tell)
 
     async def _apply(
         self, tx: StoreTx, request: Request, action: Decision, actor: str, reason: str | None, now: datetime
     ) -> Request:
-        state = request.state
-        if action == "cancel":
-            if state is RequestState.RUNNING:
-                if request.cancel_requested:
-                    return request
-                update: dict[str, Any] = {"cancel_requested": True}
-            elif state in _CANCELLABLE:
-                update = {"state": RequestState.CANCELLED}
-            else:
-                raise illegal(request, RequestState.CANCELLED)
-            update |= {"cancelled_by": actor, "cancelled_at": now}
-            event = AuditEvent.REQUEST_CANCELLED
-            fields: dict[str, Any] = {}
-        else:
-            wanted = RequestState.APPROVED if action == "approve" else RequestState.DENIED
-            if state is not RequestState.PENDING:
-                raise illegal(request, wanted)
-            update = {"state": wanted, "decided_by": actor, "decided_at": now}
-            if action == "deny":
-                update["decision_reason"] = reason
-                event, fields = AuditEvent.REQUEST_DENIED, {"decision_reason": reason}
-            else:
-                event, fields = AuditEvent.REQUEST_APPROVED, {}
-        changed = request.model_copy(update={**update, "updated_at": now})
-        await self._cas(tx, changed, state)
+        change = decision_change(request, action, actor, reason, now)
+        if change is None:
+            return request  # a running request already being cancelled
+        changed, event, fields = change
+        await self._cas(tx, changed, request.state)
         await tx.append_audit(entry(event, changed, actor, **fields), now)
         return changed
 

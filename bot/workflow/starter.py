@@ -29,7 +29,7 @@ from bot.logs import request_context
 from bot.retry import RetryPolicy, retry_call
 from bot.workflow.errors import BackendRejected, BackendUnavailable, DomainError, IllegalTransition
 from bot.workflow.lifecycle import Lifecycle
-from bot.workflow.model import Request, RequestState, SessionInfo
+from bot.workflow.model import Effect, Request, RequestState, SessionInfo
 from bot.workflow.ports import Reporter, SessionsPort
 
 log = logging.getLogger(__name__)
@@ -105,7 +105,7 @@ class Starter:
                 log.warning("ImmyBot unavailable while starting; retrying in %.1fs: %s", wait, error)
                 if not told_unavailable:
                     told_unavailable = True
-                    if await self._service.claim(f"unavailable-said:{request_id}", ONCE_TTL):
+                    if await self._service.claim(Effect.UNAVAILABLE_TOLD.key(request_id), ONCE_TTL):
                         await self._tell_unavailable(request_id)
 
             policy = RetryPolicy(attempts=None, base_seconds=self.backoff_base, cap_seconds=self.backoff_cap,

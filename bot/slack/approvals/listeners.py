@@ -19,7 +19,7 @@ from bot.slack.observe import observe_refusal, observe_request
 from bot.slack.payloads import BlockActions
 from bot.slack.text import escape
 from bot.workflow.errors import DomainError, IllegalTransition, NotAllowed, RequestNotFound
-from bot.workflow.model import MessageRef, Request, RequestState
+from bot.workflow.model import Decided, MessageRef
 
 log = logging.getLogger(__name__)
 
@@ -43,13 +43,13 @@ class Decisions:
         except DomainError:
             pass
 
-    async def announce(self, request: Request, actor: str, text: str, *, from_home: bool) -> None:
+    async def announce(self, decided: Decided, actor: str, text: str, *, from_home: bool) -> None:
         """Cards updated in place, one thread reply per decision, and the decider's home refreshed.
 
-        The thread hears only of a decision that happened: this actor decided this request."""
+        The thread hears only of a decision that happened: the call that made it holds its announcement."""
+        request = decided.request
         await cards.refresh_cards(self.deps.client, request)
-        decided = request.state is not RequestState.PENDING and request.decided_by == actor
-        if decided and await self.deps.requests.claim(f"decided:{request.id}", ttl_seconds=7 * 86400):
+        if decided.tell:
             await cards.thread_reply(self.deps.client, request, text)
             observe_request(request)
         if from_home:
@@ -67,7 +67,7 @@ class Decisions:
         # make every later Home click replay the first one's result (approved or refused).
         click_id = f"{where}:{action.action_id}:{user}:{action.action_ts}"
         try:
-            request = await self.deps.requests.approve(request_id, user, dedup_key=click_id)
+            decided = await self.deps.requests.decide("approve", request_id, user, dedup_key=click_id)
         except NotAllowed as error:
             observe_refusal("decision")
             await self._tell(click, refused_text("approve", request_id, error))
@@ -79,8 +79,8 @@ class Decisions:
             await self._tell(click, str(error))
             return
         from_home = click.container.type == "view"
-        await self.announce(request, user, f"Approved by <@{user}> — starting.", from_home=from_home)
-        self.deps.start_in_background(request.id)
+        await self.announce(decided, user, f"Approved by <@{user}> — starting.", from_home=from_home)
+        self.deps.start_in_background(request_id)
 
     async def ask_deny_reason(self, client: AsyncWebClient, click: BlockActions) -> None:
         request_id = _request_id(click.actions[0].value)
@@ -110,7 +110,8 @@ class Decisions:
             await ack(response_action="errors", errors={ids.DENY_REASON_BLOCK: "Say why it is denied."})
             return
         try:
-            request = await self.deps.requests.deny(request_id, user, reason, dedup_key=f"deny:{view['id']}")
+            decided = await self.deps.requests.decide("deny", request_id, user, reason=reason,
+                                                      dedup_key=f"deny:{view['id']}")
         except NotAllowed as error:
             observe_refusal("decision")
             await ack(response_action="errors",
@@ -123,7 +124,7 @@ class Decisions:
             return
         await ack()
         from_home = "ts" not in meta  # no card in the metadata: Deny was clicked on App Home
-        await self.announce(request, user, f"Denied by <@{user}>: {escape(reason)}", from_home=from_home)
+        await self.announce(decided, user, f"Denied by <@{user}>: {escape(reason)}", from_home=from_home)
 
 
 def register(app: AsyncApp, deps: ApprovalsDeps) -> None:

@@ -91,8 +91,8 @@ class Commands:
             return
         request_id = int(number)
         try:
-            request = await self.deps.requests.cancel(
-                request_id, command.user_id, dedup_key=f"cancel:{command.trigger_id}"
+            decided = await self.deps.requests.decide(
+                "cancel", request_id, command.user_id, dedup_key=f"cancel:{command.trigger_id}"
             )
         except NotAllowed as error:
             observe_refusal("cancel")
@@ -103,11 +103,12 @@ class Commands:
             text, blocks = refusal(str(error))
             await respond(text=text, blocks=blocks, response_type="ephemeral")
             return
+        request = decided.request
         running = request.state is RequestState.RUNNING
         if running:
             await self.deps.cancel_sessions(request.id)
         await cards.refresh_cards(self.deps.client, request)
-        if await self.deps.requests.claim(f"cancelled:{request.id}", ttl_seconds=7 * 86400):
+        if decided.tell:
             tail = " — stopping its ImmyBot sessions" if running else ""
             await cards.thread_reply(self.deps.client, request, f"Cancelled by <@{command.user_id}>{tail}.")
         observe_request(request)

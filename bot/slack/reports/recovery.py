@@ -24,13 +24,13 @@ from typing import Any, Protocol
 
 from bot.retry import RetryPolicy, retry_call
 from bot.workflow.errors import BackendRejected, BackendUnavailable
-from bot.workflow.model import Request, RequestState, SessionInfo, SessionResult
+from bot.workflow.model import Effect, Request, RequestState, SessionInfo, SessionResult
 from bot.workflow.ports import SessionsPort
 
 log = logging.getLogger(__name__)
 
-SENDING = "summary-sending:{id}"
-POSTED = "summary-posted:{id}"
+SENDING = Effect.SUMMARY_SENDING.value + ":{id}"
+POSTED = Effect.SUMMARY_POSTED.value + ":{id}"
 MARK_TTL = 30 * 86400.0
 RECHECK_WITHIN = timedelta(days=7)  # a summary claimed longer ago than this is not looked for again
 

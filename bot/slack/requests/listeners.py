@@ -18,7 +18,7 @@ from bot.slack.requests.submission import build_draft
 from bot.slack.requests.views import computer_options, request_modal, software_options
 from bot.slack.text import search_query
 from bot.workflow.errors import InvalidSubmission, NotAllowed
-from bot.workflow.model import Request
+from bot.workflow.model import Effect, Request
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ def _policy_errors(error: InvalidSubmission | NotAllowed, filled: list[str]) -> 
 
 async def publish_request(deps: RequestsDeps, request: Request) -> Request:
     """Post the request card and the approval card once, remember both, start an auto-approved preview."""
-    if not await deps.requests.claim(f"cards:{request.id}", ttl_seconds=7 * 86400):
+    if not await deps.requests.claim(Effect.CARDS_POSTED.key(request.id), ttl_seconds=7 * 86400):
         return request
     client = deps.client
     request_ref = await cards.post_request_card(client, request)
