@@ -159,8 +159,8 @@ async def run_child(kind: str, env: dict[str, str]) -> dict[str, Any]:
 
 
 async def bench(args: argparse.Namespace) -> dict[str, Any]:
-    from bot.sandbox.immy_data import generate
-    from bot.sandbox.immy_sandbox import immy_sandbox
+    from immybot_slack_sandbox.immy_data import generate
+    from immybot_slack_sandbox.immy_sandbox import immy_sandbox
 
     sizes = {"global_software": args.global_software // args.scale, "local_software": args.local_software // args.scale,
              "computers": args.computers // args.scale}  # fmt: skip

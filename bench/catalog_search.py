@@ -3,7 +3,7 @@
     .venv/bin/python bench/catalog_search.py            # 20,000 global + 2,000 local software, 50,000 computers
     .venv/bin/python bench/catalog_search.py --small    # 10x smaller, for the smoke test
 
-The data is generated in-process (`bot.sandbox.immy_data`), serialised to JSON and parsed into the
+The data is generated in-process (`immybot_slack_sandbox.immy_data`), serialised to JSON and parsed into the
 cache's rows the way the client does, then indexed (`CatalogCache.from_rows`, no HTTP). Queries
 are 2–5 letter lowercase fragments of real names, as typed in Slack. The reference, measured in
 the same run on a sample of the same queries, is `rapidfuzz.process.extract(query, names,
@@ -33,8 +33,8 @@ from rapidfuzz import process
 
 from bot.immybot.catalog import CatalogCache
 from bot.immybot.models import ComputerRow, SoftwareItem
-from bot.sandbox.immy_data import generate
 from bot.workflow.model import Catalog
+from immybot_slack_sandbox.immy_data import generate
 
 P99_RATIO_GOAL = 0.1
 CACHE_MB_GOAL = 35.0

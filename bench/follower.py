@@ -52,9 +52,9 @@ FAKES_NICE = int(os.environ.get("BENCH_FAKES_NICE", "19"))
 
 
 async def _fakes(sessions: int, directory: str) -> None:
-    from bot.sandbox.immy_data import generate
-    from bot.sandbox.immy_sandbox import immy_sandbox
-    from bot.sandbox.slack import FakeSlack
+    from immybot_slack_sandbox.immy_data import generate
+    from immybot_slack_sandbox.immy_sandbox import immy_sandbox
+    from immybot_slack_sandbox.slack import FakeSlack
 
     slack = FakeSlack()
     slack.add_user("UREQUESTER", "requester")
@@ -255,7 +255,7 @@ async def bench(sessions: int, duration: float, poll_seconds: float | None, idle
                         Computer(id=i, name=f"PC-{i}") for i in range(first, min(first + PER_REQUEST, sessions + 1))
                     )
                     request = await _submit(service, client, computers)
-                    follower.kick(request.id)
+                    follower.start_in_background(request.id)
                 await _until(lambda: follower.in_flight >= sessions, 120)  # every session started and followed
                 in_flight = follower.in_flight
                 await _until(all_running, 4 * poll + 120, every=1.0)  # first polls and the Created back-off done

@@ -34,8 +34,8 @@ from pydantic import TypeAdapter
 from bot.immybot.catalog import CatalogCache
 from bot.immybot.models import ComputerRow
 from bot.policy_file import load_policy
-from bot.sandbox.immy_data import generate
 from bot.workflow.rules import tenants_for
+from immybot_slack_sandbox.immy_data import generate
 
 
 def policy_text(tenants: Sequence[dict[str, Any]], scopes: int, rng: random.Random) -> str:

@@ -4,7 +4,7 @@
     .venv/bin/python bench/ranking.py --small    # 10x smaller catalog, fewer fragments (the smoke test)
 
 The catalogs: ~130 real product names (with their look-alikes: "Notepad" next to "Notepad++", the
-x86 next to the x64 C++ runtime) among the generated catalog (`bot.sandbox.immy_data`), and the
+x86 next to the x64 C++ runtime) among the generated catalog (`immybot_slack_sandbox.immy_data`), and the
 generated fleet. The queries (`SOFTWARE_QUERIES`, and computer queries made from real fleet names
 with a fixed seed) are what a technician types: exact names in any case, the start of a name, words
 in another order, without or with other punctuation and spacing, a typo of one or two letters.
@@ -44,8 +44,8 @@ from rapidfuzz.distance import OSA
 
 from bot.immybot.catalog import CatalogCache
 from bot.immybot.models import ComputerRow, SoftwareItem
-from bot.sandbox.immy_data import generate
 from bot.workflow.model import Catalog
+from immybot_slack_sandbox.immy_data import generate
 
 LIMIT = 100
 GOALS = {"top1_min": 0.95, "mrr_min": 0.95, "non_matching_max": 0}

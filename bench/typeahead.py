@@ -42,12 +42,12 @@ from urllib.parse import urlencode
 
 import aiohttp
 
-from bot.sandbox import slack_payloads as p
-from bot.sandbox.immy_data import generate
-from bot.sandbox.immy_sandbox import immy_sandbox
-from bot.sandbox.slack import FakeSlack
-from bot.sandbox.slack_seed import seed_workspace
 from bot.slack.requests import ids
+from immybot_slack_sandbox import slack_payloads as p
+from immybot_slack_sandbox.immy_data import generate
+from immybot_slack_sandbox.immy_sandbox import immy_sandbox
+from immybot_slack_sandbox.slack import FakeSlack
+from immybot_slack_sandbox.slack_seed import seed_workspace
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from typeahead_apps import SECRET, child, floor_command
@@ -353,7 +353,7 @@ async def bench(small: bool, scale: int | None = None) -> dict[str, Any]:
 
 
 def settings_for(config: dict[str, Any]) -> Any:
-    from bot.sandbox.demo import DemoSettings
+    from immybot_slack_sandbox.demo import DemoSettings
 
     env = config["env"]
     return DemoSettings(

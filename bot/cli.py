@@ -9,7 +9,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from importlib.metadata import entry_points
 
 from pydantic import ValidationError
 
@@ -84,6 +85,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+def _sandbox_demo() -> Callable[..., Awaitable[int]] | None:
+    """The demo ships with the sandbox distribution, found through its entry point: the product
+    never imports the fakes (an import-linter contract)."""
+    found = entry_points(group="immybot_slack", name="demo")
+    return next((point.load() for point in found), None)
+
+
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "run":
         from bot.runner import run
@@ -91,8 +99,11 @@ def _dispatch(args: argparse.Namespace) -> int:
         socket = True if args.socket else False if args.http else None
         return run(socket=socket)
     if args.command == "demo":
-        from bot.sandbox.demo import run_demo
-
+        run_demo = _sandbox_demo()
+        if run_demo is None:
+            print("immybot-slack: the demo needs the sandbox: pip install ./sandbox (README, command 1)",
+                  file=sys.stderr)
+            return 2
         return asyncio.run(run_demo(quiet=args.quiet, immy_shape=args.immy_shape))
     if args.command == "doctor":
         from bot.doctor import run_doctor

@@ -183,11 +183,6 @@ def error_kind(error: BaseException) -> str:
     return type(error).__name__
 
 
-def record_immybot_error(path: str, kind: str) -> None:
-    """For errors only the client can see (e.g. `html_body` where JSON was expected)."""
-    IMMYBOT_ERRORS.labels(route_template(path), kind).inc()
-
-
 def _observe(method: str, path: str, seconds: float, status: int | None) -> None:
     route = route_template(path)
     IMMYBOT_LATENCY.labels(method, route).observe(seconds)

@@ -24,42 +24,43 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import metrics
 from bot.config import Settings
 from bot.health import HealthCheck, slack_probe, store_probe, token_probe
+from bot.immybot.catalog import CatalogCache
 from bot.immybot.client import ImmyBotClient
-from bot.sandbox.server import serve
-from bot.slack import cards
+from bot.retry import RetryPolicy, retry_call
 from bot.slack.app import immybot_transport, make_app, make_client, wire
+from bot.slack.approvals.deps import ApprovalsDeps
 from bot.slack.checkpoints import SlackCheckpoints
+from bot.slack.commands.deps import CommandsDeps
 from bot.slack.groups import SlackGroupDirectory
+from bot.slack.home.deps import HomeDeps
+from bot.slack.notices import ExpiryNotices
+from bot.slack.requests.deps import RequestsDeps
 from bot.store import Store
+from bot.store.audit import audit_csv
 from bot.web import MAX_CONNECTIONS, build_web_app
+from bot.web_server import serve
 from bot.workflow.checkpoints import Checkpointer
 from bot.workflow.expiry import expiry_loop
 from bot.workflow.follower import Follower
-from bot.workflow.model import Request, RequestState
 from bot.workflow.policy import Policy
+from bot.workflow.ports import GroupDirectory
 from bot.workflow.service import RequestService
 
 log = logging.getLogger(__name__)
 
 EXPIRY_CHECK_MAX_SECONDS = 30.0
-_STATE_EVENTS = {
-    RequestState.PENDING: "request.created",
-    RequestState.APPROVED: "request.approved",
-    RequestState.DENIED: "request.denied",
-    RequestState.EXPIRED: "request.expired",
-    RequestState.CANCELLED: "request.cancelled",
-    RequestState.FINISHED: "request.finished",
-}
 
 
 @dataclass
 class Services:
+    """Every long-lived part, for `running_bot`, tests and the demo (the Slack features never see it)."""
+
     settings: Settings
     store: Store
-    service: RequestService
+    requests: RequestService
     policy: Policy
     immybot: ImmyBotClient
-    catalog: Any  # bot.immybot.catalog.CatalogCache
+    catalog: CatalogCache
     follower: Follower
     client: AsyncWebClient
     app: AsyncApp
@@ -67,43 +68,6 @@ class Services:
     catalog_ready: asyncio.Task[None] | None = None  # the first catalog load (it never raises)
     checkpoints: Checkpointer | None = None  # audit checkpoints in Slack (SPEC §10)
     background: set[asyncio.Task[Any]] = field(default_factory=set)
-
-    # ---- metrics the listeners report through (no Prometheus in the listeners) ----------------
-
-    def observe_request(self, request: Request) -> None:
-        if request.auto_approved and request.state is RequestState.APPROVED:
-            metrics.REQUESTS.labels("request.created").inc()
-        event = _STATE_EVENTS.get(request.state)
-        if event is not None:
-            metrics.REQUESTS.labels(event).inc()
-        if request.state is RequestState.APPROVED:
-            metrics.APPROVALS.inc()
-        elif request.state is RequestState.DENIED:
-            metrics.DENIALS.inc()
-        elif request.state is RequestState.EXPIRED:
-            metrics.EXPIRIES.inc()
-
-    def observe_refusal(self, kind: str) -> None:
-        metrics.REFUSALS.labels(kind).inc()
-
-    async def refresh_home(self, user: str) -> None:
-        from bot.slack.home.listeners import publish_home
-
-        try:
-            await publish_home(self, user)
-        except Exception:
-            log.warning("could not refresh App Home", exc_info=True)
-
-    async def on_expired(self, request: Request) -> None:
-        """Expiry loop callback: both cards show it, the requester is told in the thread."""
-        self.observe_request(request)
-        await cards.refresh_cards(self.client, request)
-        hours = self.settings.approval_ttl_hours
-        await cards.thread_reply(
-            self.client, request,
-            f"<@{request.requester}> request #{request.id} expired: nobody decided within {hours:g} h. "
-            "Submit it again with `/immy` if it is still needed.",
-        )
 
 
 # The first catalog load is retried until it succeeds (SPEC §5): from a few seconds, doubling, capped
@@ -114,21 +78,17 @@ CATALOG_RETRY_CAP_SECONDS = 60.0
 
 async def _load_catalog(catalog: Any) -> None:
     """Load the catalog, retrying with backoff until it works (the typeahead is empty meanwhile)."""
-    delay = CATALOG_RETRY_FIRST_SECONDS
-    while True:
-        try:
-            await catalog.load()
-            break
-        except Exception as error:
-            log.error("catalog could not be loaded at start; carrying on empty and retrying",
-                      extra={"error": f"{type(error).__name__}: {error}", "retry_in_s": delay})
-        await asyncio.sleep(delay)
-        delay = min(CATALOG_RETRY_CAP_SECONDS, delay * 2)
+    def retrying(attempt: int, error: BaseException, wait: float) -> None:
+        log.error("catalog could not be loaded at start; carrying on empty and retrying",
+                  extra={"error": f"{type(error).__name__}: {error}", "retry_in_s": round(wait, 3)})
+
+    policy = RetryPolicy(attempts=None, base_seconds=CATALOG_RETRY_FIRST_SECONDS,
+                         cap_seconds=CATALOG_RETRY_CAP_SECONDS, max_retry_after=None, jitter=False)
+    await retry_call(catalog.load, policy, on_retry=retrying)
 
 
 @contextlib.asynccontextmanager
 async def build_services(settings: Settings) -> AsyncIterator[Services]:
-    from bot.immybot.catalog import CatalogCache
     from bot.immybot.port import ImmyBotSessions
     from bot.slack.reports.reporter import make_reporter
 
@@ -139,7 +99,7 @@ async def build_services(settings: Settings) -> AsyncIterator[Services]:
         checkpoints = _checkpointer(settings, store, client)
         stack.push_async_callback(checkpoints.aclose)  # pushed early: runs after every other part stopped
         app = make_app(settings, client)
-        policy = Policy.from_settings(settings, SlackGroupDirectory(client))
+        policy = policy_from_settings(settings, SlackGroupDirectory(client))
         service = RequestService(store, policy)
         immybot = ImmyBotClient(settings, transport=immybot_transport())
         stack.push_async_callback(immybot.aclose)
@@ -151,7 +111,7 @@ async def build_services(settings: Settings) -> AsyncIterator[Services]:
         stack.push_async_callback(_cancel, catalog_ready)
         catalog.start_refresh(settings.catalog_refresh_minutes * 60)
         stack.push_async_callback(catalog.stop)
-        reporter = make_reporter(client, service, settings)
+        reporter = make_reporter(client, service, settings.base_url)
         stack.push_async_callback(reporter.aclose)
         sessions = ImmyBotSessions(immybot)
         follower = Follower(
@@ -171,15 +131,39 @@ async def build_services(settings: Settings) -> AsyncIterator[Services]:
         )
         services = Services(settings, store, service, policy, immybot, catalog, follower, client, app, health,
                             catalog_ready=catalog_ready, checkpoints=checkpoints)
-        wire(app, services)
-        await reporter.resume_summaries(service, sessions)  # before the follower claims any summary itself
+        home = HomeDeps(service, policy, client)
+        modal = RequestsDeps(service, policy, client, catalog, settings.approval_channel, settings.max_targets,
+                             follower.start_in_background)
+        wire(
+            app,
+            claim_delivery=lambda key: service.claim(key, ttl_seconds=24 * 3600),
+            requests_deps=modal,
+            commands_deps=CommandsDeps(service, policy, client, catalog, immybot, follower.cancel, audit_csv, modal),
+            approvals_deps=ApprovalsDeps(service, client, home, follower.start_in_background),
+            home_deps=home,
+        )
         await follower.start()
         stack.push_async_callback(follower.aclose)
         every = min(EXPIRY_CHECK_MAX_SECONDS, max(0.2, settings.approval_ttl_hours * 3600 / 10))
-        expiry = asyncio.create_task(expiry_loop(service, every, services.on_expired), name="expiry-loop")
+        notices = ExpiryNotices(client, settings.approval_ttl_hours)
+        expiry = asyncio.create_task(expiry_loop(service, every, notices.expired), name="expiry-loop")
         stack.push_async_callback(_cancel, expiry)
         await checkpoints.start()
         yield services
+
+
+def policy_from_settings(settings: Settings, groups: GroupDirectory) -> Policy:
+    return Policy(
+        approver_users=settings.approver_users,
+        approver_groups=settings.approver_groups,
+        requester_users=settings.requester_users,
+        requester_groups=settings.requester_groups,
+        allow_self_approval=settings.allow_self_approval,
+        max_targets=settings.max_targets,
+        approval_ttl=timedelta(hours=settings.approval_ttl_hours),
+        groups=groups,
+        requests_per_hour=settings.requests_per_hour,
+    )
 
 
 def _checkpointer(settings: Settings, store: Store, client: AsyncWebClient) -> Checkpointer:

@@ -12,9 +12,9 @@ import pytest
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.sandbox.slack import FakeSlack
-from bot.sandbox.slack_seed import SeededWorkspace, seed_workspace
-from bot.sandbox.slack_user import SlackDriver
+from immybot_slack_sandbox.slack import FakeSlack
+from immybot_slack_sandbox.slack_seed import SeededWorkspace, seed_workspace
+from immybot_slack_sandbox.slack_user import SlackDriver
 
 SLACK_SIGNING_SECRET = "signing-secret-for-tests"
 

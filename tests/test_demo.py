@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.sandbox.demo import run_demo
-from bot.sandbox.immy_shapes import SHAPES, Shape
+from immybot_slack_sandbox.demo import run_demo
+from immybot_slack_sandbox.immy_shapes import SHAPES, Shape
 
 REPO = Path(__file__).resolve().parents[1]
 def _demo_dirs() -> set[Path]:

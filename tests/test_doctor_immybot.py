@@ -9,8 +9,8 @@ import pytest
 from bot.config import load_settings
 from bot.doctor import run_doctor
 from bot.immybot.checks import immybot_checks
-from bot.sandbox.immy_faults import Fault
-from bot.sandbox.immy_sandbox import ImmySandbox
+from immybot_slack_sandbox.immy_faults import Fault
+from immybot_slack_sandbox.immy_sandbox import ImmySandbox
 
 
 async def immy_lines(immy: ImmySandbox) -> list[str]:

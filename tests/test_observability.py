@@ -19,7 +19,7 @@ from starlette.routing import Route
 from bot import metrics
 from bot.health import CachedProbe, HealthCheck, ProbeFailed, catalog_state, slack_probe
 from bot.logs import register_secrets, request_context, setup_logging
-from bot.sandbox.server import serve
+from immybot_slack_sandbox.server import serve
 
 
 def sample(name: str, **labels: str) -> float:

@@ -36,7 +36,7 @@ from bot.immybot.models import (
 from bot.immybot.schedule import Schedule
 from bot.immybot.session_logs import LogLine, last_lines, only_messages
 from bot.immybot.tolerant import Rows, parse, skipped, with_id
-from bot.immybot.transport import DEFAULT_TIMEOUT, ImmyTransport, RetryPolicy
+from bot.immybot.transport import DEFAULT_TIMEOUT, ImmyBotHttp, RetryPolicy
 from bot.workflow.model import Catalog, DesiredState, RebootPreference, RunOptions, Software
 
 log = logging.getLogger(__name__)
@@ -135,7 +135,7 @@ class ImmyBotClient:
         self.tokens = TokenProvider(settings)
         self.dx_page_size = dx_page_size
         self.dx_concurrency = max(1, dx_concurrency)
-        self._http = ImmyTransport(
+        self._http = ImmyBotHttp(
             settings.base_url, EntraAuth(self.tokens), retry=retry, timeout=timeout, transport=transport
         )
 

@@ -12,12 +12,9 @@ once; the caller looks the sessions up by `sessionGroupId` before trying again.
 
 from __future__ import annotations
 
-import asyncio
 import http.cookiejar
 import json
 import logging
-import random
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -34,6 +31,7 @@ from bot.immybot.errors import (
     ImmyUnexpectedContent,
 )
 from bot.logs import redact
+from bot.retry import RetryPolicy, retry_call
 
 log = logging.getLogger(__name__)
 
@@ -51,18 +49,6 @@ class _NoCookies(http.cookiejar.CookieJar):
 
     def extract_cookies(self, response: Any, request: Any) -> None:
         return None
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    attempts: int = 4
-    base_seconds: float = 0.5
-    cap_seconds: float = 10.0
-    max_retry_after: float = 60.0  # a longer Retry-After is not waited for: ImmyRateLimited at once
-
-    def backoff(self, attempt: int) -> float:
-        """Full jitter: uniform in [0, min(cap, base·2^attempt)] (attempt counts from 0)."""
-        return random.uniform(0.0, min(self.cap_seconds, self.base_seconds * 2**attempt))
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
@@ -83,8 +69,8 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
-class ImmyTransport:
-    """The HTTP core of `ImmyBotClient`: `await transport.request("GET", "/api/v1/…")` → parsed JSON."""
+class ImmyBotHttp:
+    """The HTTP core of `ImmyBotClient`: `await http.request("GET", "/api/v1/…")` → parsed JSON."""
 
     def __init__(
         self,
@@ -121,47 +107,46 @@ class ImmyTransport:
     ) -> Any:
         route = f"{method} {path}"
         url = f"{self.base_url}{path}"
-        policy = self.retry
-        for attempt in range(policy.attempts):
-            last = attempt == policy.attempts - 1
+
+        async def attempt() -> Any:
             try:
                 # The absolute URL: httpx parses it once instead of parsing and merging it onto base_url.
                 response = await self._http.request(method, url, params=params, json=json_body)
             except _NEVER_SENT as error:
-                failure: ImmyBotError = ImmyUnavailable(
+                raise ImmyUnavailable(
                     f"ImmyBot at {url} is unreachable ({type(error).__name__})", url=url, fix=UNREACHABLE_FIX
-                )
-                delay = policy.backoff(attempt)
-            except ImmyUnavailable as error:  # the Entra authority, before anything was sent
-                failure, delay = error, policy.backoff(attempt)
+                ) from None
+            except ImmyUnavailable:  # the Entra authority, before anything was sent
+                raise
             except httpx.TransportError as error:  # read/write timeouts, dropped connections
                 failure = ImmyUnavailable(f"ImmyBot at {url} did not answer ({type(error).__name__})", url=url)
-                if not idempotent:
-                    raise failure from None
-                delay = policy.backoff(attempt)
-            else:
-                status = response.status_code
-                if status == 429:
-                    hint = parse_retry_after(response.headers.get("Retry-After"))
-                    failure = ImmyRateLimited(f"ImmyBot is rate limiting {route} (429)", retry_after=hint)
-                    if hint is not None and hint > policy.max_retry_after:
-                        raise failure
-                    delay = hint if hint is not None else policy.backoff(attempt)
-                elif status >= 500:
-                    failure = ImmyUnavailable(f"ImmyBot at {url} answered {status}", url=url)
-                    if not idempotent:
-                        raise failure
-                    delay = policy.backoff(attempt)
-                else:
-                    return _decode(response, route)
-            if last:
-                raise failure
-            log.warning(
-                "immybot request retried",
-                extra={"route": route, "error": str(failure), "attempt": attempt + 1, "delay_s": round(delay, 3)},
-            )
-            await asyncio.sleep(delay)
-        raise AssertionError("unreachable")  # pragma: no cover
+                raise (failure if idempotent else _SentOnce(failure)) from None
+            status = response.status_code
+            if status == 429:
+                hint = parse_retry_after(response.headers.get("Retry-After"))
+                raise ImmyRateLimited(f"ImmyBot is rate limiting {route} (429)", retry_after=hint)
+            if status >= 500:
+                failure = ImmyUnavailable(f"ImmyBot at {url} answered {status}", url=url)
+                raise failure if idempotent else _SentOnce(failure)
+            return _decode(response, route)
+
+        def retried(attempt_number: int, error: BaseException, delay: float) -> None:
+            log.warning("immybot request retried", extra={
+                "route": route, "error": str(error), "attempt": attempt_number, "delay_s": round(delay, 3)})
+
+        try:
+            return await retry_call(attempt, self.retry, on_retry=retried,
+                                    retry_if=lambda error: isinstance(error, ImmyUnavailable | ImmyRateLimited))
+        except _SentOnce as once:
+            raise once.error from None
+
+
+class _SentOnce(Exception):
+    """A failure after a non-idempotent request may have reached ImmyBot: raised at once, never resent."""
+
+    def __init__(self, error: ImmyBotError) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 def _decode(response: httpx.Response, route: str) -> Any:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import ssl
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable
 
 import httpx
 from slack_bolt.async_app import AsyncApp
@@ -19,14 +19,15 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import metrics
 from bot.config import Settings
 from bot.slack.approvals import listeners as approvals
+from bot.slack.approvals.deps import ApprovalsDeps
 from bot.slack.commands import listeners as commands
+from bot.slack.commands.deps import CommandsDeps
 from bot.slack.errors import install_error_handler
 from bot.slack.home import listeners as home
+from bot.slack.home.deps import HomeDeps
 from bot.slack.middleware import install_dedup, install_shape_check
 from bot.slack.requests import listeners as requests
-
-if TYPE_CHECKING:
-    from bot.services import Services
+from bot.slack.requests.deps import RequestsDeps
 
 SLACK_TIMEOUT_SECONDS = 15
 RATE_LIMIT_RETRIES = 4
@@ -59,14 +60,21 @@ def immybot_transport() -> httpx.AsyncBaseTransport:
     return metrics.InstrumentedTransport(httpx.AsyncHTTPTransport(verify=verify))
 
 
-def wire(app: AsyncApp, services: Services) -> None:
+def wire(
+    app: AsyncApp,
+    *,
+    claim_delivery: Callable[[str], Awaitable[bool]],
+    requests_deps: RequestsDeps,
+    commands_deps: CommandsDeps,
+    approvals_deps: ApprovalsDeps,
+    home_deps: HomeDeps,
+) -> None:
     """Middleware first (shape, then dedup), then the one error handler, then the features."""
     app.middleware(metrics.AckTiming())
     install_shape_check(app)
-    install_dedup(app, lambda key: services.service.claim(key, ttl_seconds=24 * 3600),
-                  on_duplicate=lambda key: metrics.REFUSALS.labels("duplicate_delivery").inc())
+    install_dedup(app, claim_delivery, on_duplicate=lambda key: metrics.REFUSALS.labels("duplicate_delivery").inc())
     install_error_handler(app)
-    requests.register(app, services)  # first: Bolt tries listeners in order, and keystrokes are the most frequent
-    commands.register(app, services)
-    approvals.register(app, services)
-    home.register(app, services)
+    requests.register(app, requests_deps)  # first: Bolt tries listeners in order, and keystrokes are the most frequent
+    commands.register(app, commands_deps)
+    approvals.register(app, approvals_deps)
+    home.register(app, home_deps)

@@ -16,6 +16,9 @@ from typing import Any
 
 import aiosqlite
 
+from bot.safe_csv import csv_text
+from bot.workflow.model import AuditEntry  # the domain's record; the store writes it down
+
 GENESIS_HASH = "0" * 64
 FIELDS = (
     "id",
@@ -42,21 +45,6 @@ COLUMNS = ", ".join(FIELDS)
 BATCH = 2000
 
 
-@dataclass(frozen=True)
-class AuditEntry:
-    """One event to append; `id`, `at`, `prev_hash` and `hash` are filled in at append time."""
-
-    event: str
-    actor: str | None = None
-    request_id: int | None = None
-    requester: str | None = None
-    software: dict[str, Any] | None = None
-    action: str | None = None
-    targets: list[dict[str, Any]] | None = None
-    reason: str | None = None
-    decision_reason: str | None = None
-    immybot_session_ids: list[int] | None = None
-    outcome: str | None = None
 
 
 def format_at(at: datetime) -> str:
@@ -119,6 +107,11 @@ def build_row(entry: AuditEntry, row_id: int, at: datetime, prev_hash: str) -> d
 def db_values(row: dict[str, Any]) -> tuple[Any, ...]:
     """The row as column values (nested values as canonical JSON text)."""
     return tuple(_dump(row[name]) if name in JSON_FIELDS else row[name] for name in FIELDS)
+
+
+def audit_csv(rows: list[dict[str, Any]]) -> str:
+    """The same cells as `audit export --format csv` (nested values as canonical JSON), defused."""
+    return csv_text(FIELDS, map(db_values, rows))
 
 
 INSERT_SQL = f"INSERT INTO audit ({COLUMNS}) VALUES ({', '.join('?' for _ in FIELDS)})"

@@ -19,13 +19,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, Self
 
 import aiosqlite
 
+from bot.retry import RetryPolicy, retry_call
 from bot.store.audit import ChainHead
 from bot.store.migrations import LATEST_VERSION, migrate
 from bot.store.tx import Tx
@@ -74,18 +75,16 @@ async def open_connection(database: str, **kwargs: Any) -> aiosqlite.Connection:
         raise
 
 
-async def _with_retry(start: object) -> None:
-    delay = 0.05
-    for attempt in range(BEGIN_RETRIES):
-        try:
-            await start()  # type: ignore[operator]
-            return
-        except sqlite3.OperationalError as error:
-            if not _locked(error) or attempt == BEGIN_RETRIES - 1:
-                raise
-            log.warning("database locked by another process; retrying", extra={"attempt": attempt + 1})
-            await asyncio.sleep(delay)
-            delay *= 2
+_BEGIN_RETRY = RetryPolicy(attempts=BEGIN_RETRIES, base_seconds=0.05, cap_seconds=0.05 * 2**BEGIN_RETRIES,
+                           max_retry_after=None, jitter=False)
+
+
+async def _with_retry(start: Callable[[], Awaitable[object]]) -> None:
+    def retrying(attempt: int, error: BaseException, wait: float) -> None:
+        log.warning("database locked by another process; retrying", extra={"attempt": attempt})
+
+    await retry_call(start, _BEGIN_RETRY, on_retry=retrying,
+                     retry_if=lambda error: isinstance(error, sqlite3.OperationalError) and _locked(error))
 
 
 class Store:

@@ -19,6 +19,8 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from bot.retry import RetryPolicy, retry_call
+
 log = logging.getLogger(__name__)
 
 _HASH = re.compile(r"^[0-9a-f]{64}$")
@@ -101,20 +103,15 @@ class Checkpointer:
         return checkpoint
 
     async def _run(self) -> None:
-        failures = 0
+        def retrying(attempt: int, error: BaseException, wait: float) -> None:
+            log.warning("audit checkpoint not posted; retrying in %.0f s", wait, extra={"error": _describe(error)})
+
+        # Slack down, channel missing: back off and try again, never stop
+        policy = RetryPolicy(attempts=None, base_seconds=RETRY_FIRST_SECONDS, cap_seconds=RETRY_MAX_SECONDS,
+                             max_retry_after=None, jitter=False)
         while True:
-            try:
-                await self.tick()
-                failures = 0
-                await asyncio.sleep(self.poll_seconds)
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:  # Slack down, channel missing: back off and try again, never stop
-                failures += 1
-                delay = min(RETRY_MAX_SECONDS, RETRY_FIRST_SECONDS * 2 ** min(failures - 1, 10))
-                log.warning("audit checkpoint not posted; retrying in %.0f s", delay,
-                            extra={"error": _describe(error)})
-                await asyncio.sleep(delay)
+            await retry_call(self.tick, policy, on_retry=retrying)
+            await asyncio.sleep(self.poll_seconds)
 
     async def aclose(self) -> None:
         if self._task is None:

@@ -5,18 +5,19 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from bot.workflow.model import Request
 
-if TYPE_CHECKING:
-    from bot.workflow.service import RequestService
+
+class Expirer(Protocol):
+    async def expire_due(self) -> list[Request]: ...
 
 log = logging.getLogger(__name__)
 
 
 async def expiry_loop(
-    service: RequestService,
+    service: Expirer,
     every_seconds: float,
     on_expired: Callable[[Request], Awaitable[None]],
 ) -> None:

@@ -29,6 +29,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.logs import request_context
+from bot.retry import RetryPolicy, retry_call
 from bot.workflow.errors import BackendRejected, BackendUnavailable, DomainError, SessionsNotDone
 from bot.workflow.lifecycle import Lifecycle
 from bot.workflow.model import (
@@ -109,21 +110,23 @@ class Follower:
         """Resume everything the database says is in flight, then run the loop in the background."""
         if self._loops:
             return
+        # summaries a dead process claimed but never posted: before this follower claims any itself
+        await self._reporter.resume_summaries(self._service, self._sessions)
         self._loops.append(asyncio.create_task(self._schedule_loop(), name="follower-scheduler"))
         for n in range(self._concurrency):
             self._loops.append(asyncio.create_task(self._worker(), name=f"follower-worker-{n}"))
         for request in await self._service.in_states(RequestState.APPROVED, RequestState.STARTING):
-            self.starter.kick(request.id)
+            self.starter.start_in_background(request.id)
         for request in await self._service.in_states(RequestState.RUNNING):
             self._follow(request, spread=True)
         for request in await self._service.in_states(RequestState.FINISHED):
             if not request.reported:
                 self._spawn(self._report(request), f"report-{request.id}")
 
-    def kick(self, request_id: int) -> None:
+    def start_in_background(self, request_id: int) -> None:
         """Start an approved request's sessions in the background (idempotent, returns at once)."""
         if request_id not in self._followed:
-            self.starter.kick(request_id)
+            self.starter.start_in_background(request_id)
 
     async def cancel(self, request_id: int) -> None:
         """Cancel the request's unfinished ImmyBot sessions (the lifecycle already has `cancel_requested`)."""
@@ -303,14 +306,23 @@ class Follower:
 
     async def _result(self, request: Request, session: SessionInfo, names: dict[int, str]) -> SessionResult:
         name = names.get(session.computer_id or -1, f"computer {session.computer_id}")
-        for attempt in range(3):
-            try:
-                async with self._limit:
-                    found = await self._sessions.result(session, request.software, name)
-                return found.model_copy(update={"status": session.status})
-            except (BackendUnavailable, BackendRejected) as error:
-                log.warning("could not read session %s's actions (%s)", session.session_id, error)
-                await asyncio.sleep(min(self.poll_seconds * 2**attempt, self.poll_cap))
+
+        async def read() -> SessionResult:
+            async with self._limit:
+                return await self._sessions.result(session, request.software, name)
+
+        def retrying(attempt: int, error: BaseException, wait: float) -> None:
+            log.warning("could not read session %s's actions (%s)", session.session_id, error)
+
+        policy = RetryPolicy(attempts=3, base_seconds=self.poll_seconds, cap_seconds=self.poll_cap,
+                             max_retry_after=None, jitter=False)
+        try:
+            found = await retry_call(read, policy, on_retry=retrying,
+                                     retry_if=lambda error: isinstance(error, BackendUnavailable | BackendRejected))
+            return found.model_copy(update={"status": session.status})
+        except (BackendUnavailable, BackendRejected) as error:
+            log.warning("could not read session %s's actions (%s); the summary shows its status", session.session_id,
+                        error)
         return SessionResult(
             session_id=session.session_id,
             computer_id=session.computer_id,
@@ -320,19 +332,13 @@ class Follower:
         )
 
     async def _retrying(self, call: Callable[[], Coroutine[Any, Any, Any]], what: str) -> Any:
-        delay = max(self.poll_seconds, 0.2)
-        for attempt in range(REPORT_ATTEMPTS):
-            try:
-                return await call()
-            except (DomainError, asyncio.CancelledError):
-                raise
-            except Exception:
-                if attempt == REPORT_ATTEMPTS - 1:
-                    raise
-                log.warning("could not %s; retrying in %.1fs", what, delay, exc_info=True)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 60.0)
-        raise AssertionError("unreachable")
+        def retrying(attempt: int, error: BaseException, wait: float) -> None:
+            log.warning("could not %s; retrying in %.1fs", what, wait, exc_info=error)
+
+        policy = RetryPolicy(attempts=REPORT_ATTEMPTS, base_seconds=max(self.poll_seconds, 0.2), cap_seconds=60.0,
+                             max_retry_after=None, jitter=False)
+        return await retry_call(call, policy, on_retry=retrying,
+                                retry_if=lambda error: not isinstance(error, DomainError))
 
     def _spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> None:
         task = asyncio.create_task(coro, name=name)

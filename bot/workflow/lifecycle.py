@@ -44,6 +44,10 @@ class Lifecycle(Protocol):
         """Audit sessions ImmyBot started although the request was cancelled meanwhile."""
         ...
 
+    async def claimed(self, key: str) -> bool:
+        """Is `key` taken (and not expired)?"""
+        ...
+
     async def claim(self, key: str, ttl_seconds: float = 3600) -> bool:
         """True for the first caller of `key` until it expires (a durable once-only flag)."""
         ...

@@ -6,8 +6,10 @@ Nothing here knows about Slack payloads or HTTP. Slack message references are ke
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -232,6 +234,52 @@ class AuditEvent(StrEnum):
 
 
 SYSTEM_ACTOR = "system"
+
+
+class Effect(StrEnum):
+    """The once-only outward steps of a request, each claimed durably as `<effect>:<request id>`.
+
+    A decision's and a cancellation's announcement are claimed in the transaction that makes the change,
+    so only the call that changed the request tells anyone; the others are claimed by the step itself."""
+
+    CARDS_POSTED = "cards"
+    DECISION_TOLD = "decided"
+    CANCEL_TOLD = "cancelled"
+    UNAVAILABLE_TOLD = "unavailable-said"
+    SUMMARY_SENDING = "summary-sending"
+    SUMMARY_POSTED = "summary-posted"
+
+    def key(self, request_id: int) -> str:
+        return f"{self.value}:{request_id}"
+
+
+EFFECT_TTL_SECONDS = 30 * 86400.0  # a durable "done once" mark outlives any outage or replay window
+
+
+@dataclass(frozen=True)
+class Decided:
+    """What a decision use-case did: the request now, and whether THIS call made the change (and so
+    holds its announcement: a replayed click or a repeated cancel tells nobody)."""
+
+    request: Request
+    tell: bool
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One audit event the domain records; `id`, `at`, `prev_hash` and `hash` are filled in at append time."""
+
+    event: str
+    actor: str | None = None
+    request_id: int | None = None
+    requester: str | None = None
+    software: dict[str, Any] | None = None
+    action: str | None = None
+    targets: list[dict[str, Any]] | None = None
+    reason: str | None = None
+    decision_reason: str | None = None
+    immybot_session_ids: list[int] | None = None
+    outcome: str | None = None
 
 
 class SessionResult(_Value):

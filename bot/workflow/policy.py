@@ -12,15 +12,11 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from datetime import timedelta
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from bot.workflow.errors import InvalidSubmission, NotAllowed
-from bot.workflow.expiry import expiry_loop
 from bot.workflow.model import Draft, Request, RequestState
 from bot.workflow.ports import GroupDirectory
-
-if TYPE_CHECKING:
-    from bot.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -59,20 +55,6 @@ class Policy:
         self._monotonic = monotonic
         self._cache: dict[str, tuple[float, frozenset[str]]] = {}
         self._inflight: dict[str, asyncio.Future[frozenset[str]]] = {}
-
-    @classmethod
-    def from_settings(cls, settings: Settings, groups: GroupDirectory) -> Policy:
-        return cls(
-            approver_users=settings.approver_users,
-            approver_groups=settings.approver_groups,
-            requester_users=settings.requester_users,
-            requester_groups=settings.requester_groups,
-            allow_self_approval=settings.allow_self_approval,
-            max_targets=settings.max_targets,
-            approval_ttl=timedelta(hours=settings.approval_ttl_hours),
-            groups=groups,
-            requests_per_hour=settings.requests_per_hour,
-        )
 
     # ---- membership -------------------------------------------------------------------------
 
@@ -167,4 +149,4 @@ class Policy:
         return None
 
 
-__all__ = ["Decision", "Policy", "expiry_loop"]
+__all__ = ["Decision", "Policy"]

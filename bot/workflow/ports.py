@@ -1,11 +1,99 @@
-"""Narrow ports the domain calls out through; adapters (Slack, ImmyBot) implement them."""
+"""The ports the domain calls out through; the adapters implement them and import only the model.
+
+    RequestStore / StoreTx   durable requests, sessions, once-only keys, the audit log (`bot/store/`;
+                             a PostgreSQL store implements the same protocol)
+    SessionsPort             ImmyBot maintenance sessions (`bot/immybot/port.py`)
+    Notifier                 every outward step people see (`bot/slack/`)
+    GroupDirectory           who is in a group (`bot/slack/groups.py`)
+    Clock                    the time, as an aware UTC datetime
+
+Plain domain types only: no SQL, HTTP or Slack type crosses a port.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Protocol
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
+from datetime import datetime
+from typing import Any, Protocol
 
-from bot.workflow.model import Request, SessionInfo, SessionResult, Software
+from bot.workflow.lifecycle import Lifecycle
+from bot.workflow.model import (
+    AuditEntry,
+    Draft,
+    Request,
+    RequestState,
+    SessionInfo,
+    SessionResult,
+    Software,
+)
+
+Clock = Callable[[], datetime]
+"""Now, as an aware UTC datetime (tests pass a settable one)."""
+
+
+class StoreTx(Protocol):
+    """The operations of one store transaction. A write transaction holds the store's write lock from its
+    first read to its commit, so a read-then-write never interleaves with another writer; either all of
+    it is committed or none."""
+
+    async def insert_request(self, draft: Draft, now: datetime) -> Request: ...
+
+    async def get_request(self, request_id: int) -> Request | None: ...
+
+    async def get_request_and_key(
+        self, request_id: int, key: str | None, now: datetime
+    ) -> tuple[Request | None, str | None]:
+        """The request and the stored result of a live once-only key (None when unseen), in one read."""
+        ...
+
+    async def update_request(self, request: Request, expected: RequestState) -> bool:
+        """Compare-and-set: write `request` only if its stored state is still `expected`."""
+        ...
+
+    async def recent_for(self, user: str, limit: int) -> list[Request]: ...
+
+    async def count_requests_since(self, requester: str, since: datetime) -> int: ...
+
+    async def in_states(self, states: tuple[RequestState, ...], limit: int = -1) -> list[Request]: ...
+
+    async def pending_created_before(self, cutoff: datetime) -> list[Request]: ...
+
+    async def add_sessions(self, request_id: int, sessions: list[SessionInfo]) -> None: ...
+
+    async def set_session_status(
+        self, request_id: int, session_id: int, status: str, finished_at: datetime | None
+    ) -> None: ...
+
+    async def dedup_get(self, key: str, now: datetime) -> str | None:
+        """The stored result of a live key ('' when it holds none), or None when unseen/expired."""
+        ...
+
+    async def dedup_put(self, key: str, result: str, expires_at: datetime) -> None: ...
+
+    async def claim(self, key: str, now: datetime, expires_at: datetime) -> bool:
+        """Take a once-only key unless a live one exists; True for exactly one caller."""
+        ...
+
+    async def prune_dedup(self, now: datetime) -> int: ...
+
+    async def append_audit(self, entry: AuditEntry, at: datetime) -> dict[str, Any]:
+        """Append to the hash-chained audit log; the row as stored."""
+        ...
+
+    async def audit_head(self) -> tuple[int, str] | None: ...
+
+    async def audit_rows(
+        self, *, since: datetime | None, request_id: int | None, user: str | None, limit: int | None
+    ) -> list[dict[str, Any]]: ...
+
+
+class RequestStore(Protocol):
+    """Durable state: `write()` and `read()` open one transaction each."""
+
+    def write(self) -> AbstractAsyncContextManager[StoreTx]: ...
+
+    def read(self) -> AbstractAsyncContextManager[StoreTx]: ...
 
 
 class GroupDirectory(Protocol):
@@ -60,4 +148,42 @@ class Reporter(Protocol):
 
     async def final(self, request: Request, results: list[SessionResult]) -> None:
         """Post the final summary as a new thread reply and show the outcome on both cards. Called once."""
+        ...
+
+    async def resume_summaries(self, lifecycle: Lifecycle, sessions: SessionsPort) -> None:
+        """At the follower's start-up, before it claims any summary itself: post (in the background) the
+        summaries a dead process claimed but did not finish posting."""
+        ...
+
+
+class Notifier(Protocol):
+    """Every step people see, told once per step by the use-case that made it happen.
+
+    The Slack adapter implements it (cards, thread replies, App Home). Room for the steps to come keeps
+    one method per step: approval added, preview updated, retried, scheduled (SPEC §6-§8)."""
+
+    async def created(self, request: Request) -> None:
+        """A request was recorded (pending, or approved at once by the policy)."""
+        ...
+
+    async def decided(self, request: Request, actor: str) -> None:
+        """Approved or denied by `actor` (the decision really happened: replays are not told)."""
+        ...
+
+    async def cancelled(self, request: Request, actor: str) -> None: ...
+
+    async def expired(self, request: Request) -> None:
+        """Nobody decided within the approval time."""
+        ...
+
+    async def reminded(self, request: Request) -> None:
+        """Still undecided: approvers are reminded (SPEC §6 reminders/escalation)."""
+        ...
+
+    async def progress(self, request: Request, *, immybot_unavailable: bool = False) -> None: ...
+
+    async def final(self, request: Request, results: list[SessionResult]) -> None: ...
+
+    async def unavailable(self, request: Request) -> None:
+        """ImmyBot cannot be reached for this request; the follower keeps trying."""
         ...

@@ -12,13 +12,9 @@ Slack retry replays the original result instead of acting twice.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot.store import Store
-from bot.store.audit import AuditEntry
-from bot.store.tx import Tx
 from bot.workflow.errors import (
     DomainError,
     InvalidSubmission,
@@ -27,11 +23,15 @@ from bot.workflow.errors import (
     SessionsNotDone,
 )
 from bot.workflow.model import (
+    EFFECT_TTL_SECONDS,
     SYSTEM_ACTOR,
     TERMINAL_SESSION_STATUSES,
     TIMED_OUT,
+    AuditEntry,
     AuditEvent,
+    Decided,
     Draft,
+    Effect,
     MessageRef,
     Request,
     RequestState,
@@ -39,11 +39,11 @@ from bot.workflow.model import (
 )
 from bot.workflow.outcome import request_outcome
 from bot.workflow.policy import NOT_A_REQUESTER, RATE_WINDOW, Decision, Policy
-from bot.workflow.records import draft_fields, entry, illegal
+from bot.workflow.ports import Clock, RequestStore, StoreTx
+from bot.workflow.records import decision_change, draft_fields, entry, illegal
 
 DEDUP_TTL = timedelta(hours=24)  # Slack retries within minutes; a day is well past any replay
 _REFUSED = "refused:"
-_CANCELLABLE = (RequestState.PENDING, RequestState.APPROVED, RequestState.STARTING)
 
 
 def utc_now() -> datetime:
@@ -51,7 +51,7 @@ def utc_now() -> datetime:
 
 
 class RequestService:
-    def __init__(self, store: Store, policy: Policy, *, clock: Callable[[], datetime] = utc_now) -> None:
+    def __init__(self, store: RequestStore, policy: Policy, *, clock: Clock = utc_now) -> None:
         self._store = store
         self._policy = policy
         self._clock = clock
@@ -84,7 +84,7 @@ class RequestService:
             raise limited
         return request
 
-    async def _record(self, tx: Tx, draft: Draft, now: datetime, *, auto: bool, dedup_key: str | None) -> Request:
+    async def _record(self, tx: StoreTx, draft: Draft, now: datetime, *, auto: bool, dedup_key: str | None) -> Request:
         request = await tx.insert_request(draft, now)
         await tx.append_audit(entry(AuditEvent.REQUEST_CREATED, request, draft.requester), now)
         if auto:
@@ -98,7 +98,7 @@ class RequestService:
             await tx.dedup_put(dedup_key, str(request.id), now + DEDUP_TTL)
         return request
 
-    async def _over_rate(self, tx: Tx, requester: str, now: datetime) -> InvalidSubmission | None:
+    async def _over_rate(self, tx: StoreTx, requester: str, now: datetime) -> InvalidSubmission | None:
         return self._policy.rate_refusal(await tx.count_requests_since(requester, now - RATE_WINDOW))
 
     async def admit(self, requester: str) -> None:
@@ -112,7 +112,7 @@ class RequestService:
             await self.refuse(requester, str(error))
             raise error
 
-    async def _replayed_request(self, tx: Tx, dedup_key: str) -> Request | None:
+    async def _replayed_request(self, tx: StoreTx, dedup_key: str) -> Request | None:
         hit = await tx.dedup_get(dedup_key, self._clock())
         return await tx.get_request(int(hit)) if hit and hit.isdigit() else None
 
@@ -127,17 +127,24 @@ class RequestService:
     # ---- decisions --------------------------------------------------------------------------
 
     async def approve(self, request_id: int, actor: str, *, dedup_key: str | None = None) -> Request:
-        return await self._decide(request_id, actor, "approve", dedup_key)
+        return (await self.decide("approve", request_id, actor, dedup_key=dedup_key)).request
 
     async def deny(self, request_id: int, actor: str, reason: str, *, dedup_key: str | None = None) -> Request:
-        return await self._decide(request_id, actor, "deny", dedup_key, reason.strip() or None)
+        return (await self.decide("deny", request_id, actor, reason=reason, dedup_key=dedup_key)).request
 
     async def cancel(self, request_id: int, actor: str, *, dedup_key: str | None = None) -> Request:
-        return await self._decide(request_id, actor, "cancel", dedup_key)
+        return (await self.decide("cancel", request_id, actor, dedup_key=dedup_key)).request
+
+    async def decide(
+        self, action: Decision, request_id: int, actor: str, *, reason: str = "", dedup_key: str | None = None
+    ) -> Decided:
+        """Approve, deny or cancel: the one place a decision is de-duplicated (its click's key) and its
+        announcement claimed, in the transaction that makes the change."""
+        return await self._decide(request_id, actor, action, dedup_key, reason.strip() or None)
 
     async def _decide(
         self, request_id: int, actor: str, action: Decision, dedup_key: str | None, reason: str | None = None
-    ) -> Request:
+    ) -> Decided:
         is_approver = await self._policy.is_approver(actor)
         now = self._clock()
         if dedup_key is not None:
@@ -145,6 +152,7 @@ class RequestService:
             dedup_key = f"{action}:{request_id}:{dedup_key}"
         replayed: str | None = None
         refusal: str | None = None
+        tell = False
         async with self._store.write() as tx:
             found, replayed = await tx.get_request_and_key(request_id, dedup_key, now)
             if replayed is None:
@@ -156,8 +164,13 @@ class RequestService:
                     await tx.append_audit(entry(AuditEvent.DECISION_REFUSED, request, actor, outcome=refusal), now)
                     result = _REFUSED + refusal
                 else:
+                    before = request
                     request = await self._apply(tx, request, action, actor, reason, now)
                     result = str(request.id)
+                    if request is not before:  # this call changed it: it alone tells people
+                        effect = Effect.CANCEL_TOLD if action == "cancel" else Effect.DECISION_TOLD
+                        tell = await tx.claim(effect.key(request.id), now,
+                                              now + timedelta(seconds=EFFECT_TTL_SECONDS))
                 if dedup_key is not None:
                     await tx.dedup_put(dedup_key, result, now + DEDUP_TTL)
         if replayed is not None:
@@ -165,39 +178,19 @@ class RequestService:
                 raise NotAllowed(replayed.removeprefix(_REFUSED))
             if found is None:
                 raise RequestNotFound(request_id)
-            return found
+            return Decided(found, tell=False)
         if refusal is not None:
             raise NotAllowed(refusal)
-        return request
+        return Decided(request, tell=tell)
 
     async def _apply(
-        self, tx: Tx, request: Request, action: Decision, actor: str, reason: str | None, now: datetime
+        self, tx: StoreTx, request: Request, action: Decision, actor: str, reason: str | None, now: datetime
     ) -> Request:
-        state = request.state
-        if action == "cancel":
-            if state is RequestState.RUNNING:
-                if request.cancel_requested:
-                    return request
-                update: dict[str, Any] = {"cancel_requested": True}
-            elif state in _CANCELLABLE:
-                update = {"state": RequestState.CANCELLED}
-            else:
-                raise illegal(request, RequestState.CANCELLED)
-            update |= {"cancelled_by": actor, "cancelled_at": now}
-            event = AuditEvent.REQUEST_CANCELLED
-            fields: dict[str, Any] = {}
-        else:
-            wanted = RequestState.APPROVED if action == "approve" else RequestState.DENIED
-            if state is not RequestState.PENDING:
-                raise illegal(request, wanted)
-            update = {"state": wanted, "decided_by": actor, "decided_at": now}
-            if action == "deny":
-                update["decision_reason"] = reason
-                event, fields = AuditEvent.REQUEST_DENIED, {"decision_reason": reason}
-            else:
-                event, fields = AuditEvent.REQUEST_APPROVED, {}
-        changed = request.model_copy(update={**update, "updated_at": now})
-        await self._cas(tx, changed, state)
+        change = decision_change(request, action, actor, reason, now)
+        if change is None:
+            return request  # a running request already being cancelled
+        changed, event, fields = change
+        await self._cas(tx, changed, request.state)
         await tx.append_audit(entry(event, changed, actor, **fields), now)
         return changed
 
@@ -382,14 +375,14 @@ class RequestService:
     # ---- helpers ----------------------------------------------------------------------------
 
     @staticmethod
-    async def _load(tx: Tx, request_id: int) -> Request:
+    async def _load(tx: StoreTx, request_id: int) -> Request:
         request = await tx.get_request(request_id)
         if request is None:
             raise RequestNotFound(request_id)
         return request
 
     @staticmethod
-    async def _cas(tx: Tx, request: Request, expected: RequestState) -> None:
+    async def _cas(tx: StoreTx, request: Request, expected: RequestState) -> None:
         if not await tx.update_request(request, expected):  # pragma: no cover - we hold the write lock
             current = await tx.get_request(request.id)
             raise illegal(current or request, request.state)

@@ -23,13 +23,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 from collections.abc import Awaitable, Callable
 
 from bot.logs import request_context
+from bot.retry import RetryPolicy, retry_call
 from bot.workflow.errors import BackendRejected, BackendUnavailable, DomainError, IllegalTransition
 from bot.workflow.lifecycle import Lifecycle
-from bot.workflow.model import Request, RequestState, SessionInfo
+from bot.workflow.model import Effect, Request, RequestState, SessionInfo
 from bot.workflow.ports import Reporter, SessionsPort
 
 log = logging.getLogger(__name__)
@@ -38,8 +38,13 @@ Limiter = Callable[[], Awaitable[None]]
 ONCE_TTL = 30 * 86400.0  # a durable "said once" flag outlives any outage
 
 
+def _worth_retrying(error: BaseException) -> bool:
+    """ImmyBot unavailable, or something unexpected; not a refusal nor a move the lifecycle forbids."""
+    return isinstance(error, BackendUnavailable) or not isinstance(error, BackendRejected | DomainError)
+
+
 class Starter:
-    """`kick(id)` starts a request in the background; a second kick while one runs does nothing."""
+    """`start_in_background(id)` starts a request; a second call while one runs does nothing."""
 
     def __init__(
         self,
@@ -65,7 +70,7 @@ class Starter:
     def busy(self) -> frozenset[int]:
         return frozenset(self._tasks)
 
-    def kick(self, request_id: int) -> None:
+    def start_in_background(self, request_id: int) -> None:
         if request_id in self._tasks:
             return
         task = asyncio.create_task(self._run(request_id), name=f"start-{request_id}")
@@ -78,57 +83,57 @@ class Starter:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
-    async def wait_idle(self) -> None:
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks.values()), return_exceptions=True)
-
     # ---- one request -------------------------------------------------------------------------
 
     async def _run(self, request_id: int) -> None:
         with request_context(request_id):
-            delay = self.backoff_base
+            maybe_sent = {"yes": False}  # could an earlier attempt of THIS process have started sessions?
             told_unavailable = False
-            maybe_sent = False  # could an earlier attempt of THIS process have started sessions?
-            while True:
+
+            async def once() -> None:
                 try:
-                    request = await self._service.get(request_id)
-                    if request.state is RequestState.APPROVED:
-                        request = await self._service.begin_start(request_id)
-                    elif request.state is RequestState.STARTING:
-                        maybe_sent = True  # found starting: a crashed process may have sent the POST
-                    if request.state is RequestState.RUNNING:
-                        self._on_running(request)
-                        return
-                    if request.state is not RequestState.STARTING:
-                        log.info("not starting: request is %s", request.state.value)
-                        if request.state is RequestState.CANCELLED and maybe_sent and request.session_group_id:
-                            await self._cancel_strays(request, await self._look_up_all(request))
-                        return
-                    await self._attempt(request, look_up_first=maybe_sent)
-                    return
-                except BackendUnavailable as error:
-                    maybe_sent = True
-                    wait = max(delay, error.retry_after or 0.0)
-                    log.warning("ImmyBot unavailable while starting; retrying in %.1fs: %s", wait, error)
-                    if not told_unavailable:
-                        told_unavailable = True
-                        if await self._service.claim(f"unavailable-said:{request_id}", ONCE_TTL):
-                            await self._tell_unavailable(request_id)
-                    await asyncio.sleep(wait * random.uniform(0.9, 1.1))
-                    delay = min(delay * 2, self.backoff_cap)
-                except BackendRejected as error:
-                    log.error("ImmyBot refused to start the sessions: %s", error)
-                    await self._give_up(request_id)
-                    return
-                except asyncio.CancelledError:
+                    await self._start_once(request_id, maybe_sent)
+                except BackendUnavailable:
+                    maybe_sent["yes"] = True
                     raise
-                except DomainError as error:
-                    log.info("not starting: %s", error)
+
+            async def retrying(attempt: int, error: BaseException, wait: float) -> None:
+                nonlocal told_unavailable
+                if not isinstance(error, BackendUnavailable):
+                    log.error("starting failed unexpectedly; retrying in %.1fs", wait, exc_info=error)
                     return
-                except Exception:
-                    log.exception("starting failed unexpectedly; retrying")
-                    await asyncio.sleep(delay)
-                    delay = min(delay * 2, self.backoff_cap)
+                log.warning("ImmyBot unavailable while starting; retrying in %.1fs: %s", wait, error)
+                if not told_unavailable:
+                    told_unavailable = True
+                    if await self._service.claim(Effect.UNAVAILABLE_TOLD.key(request_id), ONCE_TTL):
+                        await self._tell_unavailable(request_id)
+
+            policy = RetryPolicy(attempts=None, base_seconds=self.backoff_base, cap_seconds=self.backoff_cap,
+                                 max_retry_after=None)
+            try:
+                await retry_call(once, policy, on_retry=retrying,
+                                 retry_if=_worth_retrying)
+            except BackendRejected as error:
+                log.error("ImmyBot refused to start the sessions: %s", error)
+                await self._give_up(request_id)
+            except DomainError as error:
+                log.info("not starting: %s", error)
+
+    async def _start_once(self, request_id: int, maybe_sent: dict[str, bool]) -> None:
+        request = await self._service.get(request_id)
+        if request.state is RequestState.APPROVED:
+            request = await self._service.begin_start(request_id)
+        elif request.state is RequestState.STARTING:
+            maybe_sent["yes"] = True  # found starting: a crashed process may have sent the POST
+        if request.state is RequestState.RUNNING:
+            self._on_running(request)
+            return
+        if request.state is not RequestState.STARTING:
+            log.info("not starting: request is %s", request.state.value)
+            if request.state is RequestState.CANCELLED and maybe_sent["yes"] and request.session_group_id:
+                await self._cancel_strays(request, await self._look_up_all(request))
+            return
+        await self._attempt(request, look_up_first=maybe_sent["yes"])
 
     async def _attempt(self, request: Request, *, look_up_first: bool) -> None:
         group_id = request.session_group_id
@@ -194,22 +199,23 @@ class Starter:
     async def _cancel_sessions(self, session_ids: list[int]) -> list[int]:
         """Cancel each session, retrying while ImmyBot is unavailable; the ids ImmyBot refused to cancel."""
         refused: list[int] = []
+        policy = RetryPolicy(attempts=None, base_seconds=self.backoff_base, cap_seconds=self.backoff_cap,
+                             max_retry_after=None)
         for session_id in session_ids:
-            delay = self.backoff_base
-            while True:
-                try:
-                    async with self._limit:
-                        await self._sessions.cancel(session_id)
-                    break
-                except BackendUnavailable as error:
-                    wait = max(delay, error.retry_after or 0.0)
-                    log.warning("could not cancel session %s yet; retrying in %.1fs: %s", session_id, wait, error)
-                    await asyncio.sleep(wait * random.uniform(0.9, 1.1))
-                    delay = min(delay * 2, self.backoff_cap)
-                except BackendRejected as error:
-                    log.error("ImmyBot refused to cancel session %s: %s", session_id, error)
-                    refused.append(session_id)
-                    break
+
+            async def cancel(session_id: int = session_id) -> None:
+                async with self._limit:
+                    await self._sessions.cancel(session_id)
+
+            def retrying(attempt: int, error: BaseException, wait: float, session_id: int = session_id) -> None:
+                log.warning("could not cancel session %s yet; retrying in %.1fs: %s", session_id, wait, error)
+
+            try:
+                await retry_call(cancel, policy, on_retry=retrying,
+                                 retry_if=lambda error: isinstance(error, BackendUnavailable))
+            except BackendRejected as error:
+                log.error("ImmyBot refused to cancel session %s: %s", session_id, error)
+                refused.append(session_id)
         return refused
 
     async def _look_up_all(self, request: Request) -> list[SessionInfo]:

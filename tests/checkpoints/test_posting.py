@@ -8,8 +8,8 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from bot.sandbox.slack import FakeSlack
 from bot.slack.checkpoints import CHECKPOINT_EVENT
+from immybot_slack_sandbox.slack import FakeSlack
 from tests.slack_e2e.conftest import APPROVE, DIRECT_APPROVER, World, world_of
 from tests.slack_e2e.flows import request_via_modal, wait_state
 

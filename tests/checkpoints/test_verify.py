@@ -13,12 +13,12 @@ from pathlib import Path
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.sandbox.slack import FakeSlack
-from bot.sandbox.slack_seed import SeededWorkspace
 from bot.slack.checkpoints import CHECKPOINT_EVENT, SlackCheckpoints
 from bot.store import Store
 from bot.store.audit import FIELDS, JSON_FIELDS, db_values, decode, row_hash
 from bot.workflow.checkpoints import Checkpointer
+from immybot_slack_sandbox.slack import FakeSlack
+from immybot_slack_sandbox.slack_seed import SeededWorkspace
 from tests.conftest import REPO
 from tests.workflow.factories import APPROVER, Clock, make_draft, make_service
 

@@ -20,9 +20,9 @@ from hypothesis import strategies as st
 from bot.config import load_settings
 from bot.immybot.auth import TokenProvider
 from bot.immybot.errors import ImmyAuthError, ImmyUnavailable
-from bot.sandbox.entra import FakeEntra
-from bot.sandbox.immy_sandbox import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_TENANT_ID
-from bot.sandbox.server import make_tls
+from immybot_slack_sandbox.entra import FakeEntra
+from immybot_slack_sandbox.immy_sandbox import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_TENANT_ID
+from immybot_slack_sandbox.server import make_tls
 from tests.conftest import VALID_ENV
 
 _TEXT = st.text(max_size=40)

@@ -13,9 +13,9 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.sandbox.immy_logs import SECRET_PARAMETER_VALUE
-from bot.sandbox.immy_sandbox import SANDBOX_CLIENT_ID, immy_sandbox
-from bot.sandbox.immy_shapes import SHAPES, Shape
+from immybot_slack_sandbox.immy_logs import SECRET_PARAMETER_VALUE
+from immybot_slack_sandbox.immy_sandbox import SANDBOX_CLIENT_ID, immy_sandbox
+from immybot_slack_sandbox.immy_shapes import SHAPES, Shape
 from tests.conftest import OPENAPI, require_shared
 from tests.contracts.test_fake_shapes import _all_properties, _route, _validate
 

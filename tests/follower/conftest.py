@@ -19,9 +19,6 @@ from bot.config import Settings
 from bot.immybot.client import ImmyBotClient
 from bot.immybot.port import ImmyBotSessions
 from bot.immybot.transport import RetryPolicy
-from bot.sandbox.immy_sandbox import ImmySandbox
-from bot.sandbox.slack import FakeSlack
-from bot.sandbox.slack_state import Message, UploadedFile
 from bot.slack.approvals.views import approval_card
 from bot.slack.reports.reporter import SUMMARY_EVENT, SlackReporter
 from bot.slack.requests.views import request_card
@@ -41,6 +38,9 @@ from bot.workflow.model import (
     Targets,
 )
 from bot.workflow.service import RequestService
+from immybot_slack_sandbox.immy_sandbox import ImmySandbox
+from immybot_slack_sandbox.slack import FakeSlack
+from immybot_slack_sandbox.slack_state import Message, UploadedFile
 from tests.workflow.factories import APPROVER, REQUESTER, make_policy
 
 REQUESTS_CHANNEL = "C0REQUESTS"
@@ -73,7 +73,7 @@ class Rig:
         request = await post_cards(self.service, self.client, computers, offline=offline)
         request = await self.service.approve(request.id, APPROVER)
         if kick:
-            self.follower.kick(request.id)
+            self.follower.start_in_background(request.id)
         return request
 
     def thread(self, request: Request) -> list[Message]:

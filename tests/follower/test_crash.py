@@ -13,11 +13,11 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
-from bot.sandbox.immy_sandbox import ImmySandbox
-from bot.sandbox.slack import FakeSlack
 from bot.store import Store
 from bot.workflow.model import Outcome, Request, RequestState
 from bot.workflow.service import RequestService
+from immybot_slack_sandbox.immy_sandbox import ImmySandbox
+from immybot_slack_sandbox.slack import FakeSlack
 from tests.conftest import REPO
 from tests.follower.conftest import (
     APPROVAL_CHANNEL,

@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 
 from bot.immybot.port import ImmyBotSessions
-from bot.sandbox.immy_faults import Fault
-from bot.sandbox.immy_sessions import FakeSession
 from bot.slack.reports.reporter import SlackReporter
 from bot.workflow.follower import Follower
 from bot.workflow.model import MessageRef, Outcome
+from immybot_slack_sandbox.immy_faults import Fault
+from immybot_slack_sandbox.immy_sessions import FakeSession
 from tests.follower.conftest import Rig
 from tests.hostile_csv import HOSTILE_CELLS, read_csv
 

@@ -132,7 +132,7 @@ async def test_cancel_while_running_cancels_sessions_and_reports_cancelled(rig: 
 
 
 async def test_cancel_while_starting_stops_the_retries(rig: Rig) -> None:
-    from bot.sandbox.immy_faults import Fault
+    from immybot_slack_sandbox.immy_faults import Fault
 
     rig.fake.faults.always("/api/v1/run-immy-service", Fault.server_error(503))
     a = rig.computers(1)[0]

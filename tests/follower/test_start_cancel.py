@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 
 from bot.immybot.port import ImmyBotSessions
-from bot.sandbox.immy_faults import Fault
 from bot.slack.reports.reporter import SlackReporter
 from bot.workflow.follower import Follower
 from bot.workflow.model import MessageRef, RequestState
+from immybot_slack_sandbox.immy_faults import Fault
 from tests.follower.conftest import Rig
 from tests.follower.test_faults import unavailable_said
 from tests.workflow.factories import APPROVER

@@ -47,8 +47,7 @@ async def bot(rig: Rig, marks: recovery.Marks | None = None) -> AsyncIterator[tu
                              min_edit_interval=0.3, marks=marks or rig.service)  # fmt: skip
     sessions = ImmyBotSessions(rig.immy_client)
     follower = Follower(rig.service, sessions, reporter, poll_seconds=0.05, max_wait=timedelta(seconds=30))
-    await reporter.resume_summaries(rig.service, sessions)
-    await follower.start()
+    await follower.start()  # resumes the summaries a dead process left unposted
     try:
         yield follower, reporter
     finally:  # a SIGKILL, as far as Slack and the database can tell: every task just stops
@@ -65,7 +64,7 @@ async def crash_while_reporting(rig: Rig, n: int, prefix: str) -> Request:
     dies = DiesAt(rig, prefix)
     async with bot(rig, dies) as (follower, _):
         request = await rig.approved(computers, kick=False)
-        follower.kick(request.id)
+        follower.start_in_background(request.id)
         await asyncio.wait_for(dies.reached.wait(), timeout=20)
     claimed = await rig.service.get(request.id)
     assert claimed.reported and not await rig.service.claimed(recovery.POSTED.format(id=request.id))
@@ -104,7 +103,7 @@ async def test_a_long_summary_gets_only_its_missing_csv(rig: Rig) -> None:
         rig.fake.script_computer(computer.id, ["Created", "Passed"])
     async with bot(rig) as (follower, _):
         request = await rig.approved(computers, kick=False)
-        follower.kick(request.id)
+        follower.start_in_background(request.id)
         await rig.slack.wait_until(lambda: rig.summaries(request), timeout=20)
         await asyncio.sleep(0.2)
     rig.slack.clear_faults()

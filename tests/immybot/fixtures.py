@@ -26,7 +26,7 @@ import pytest
 from bot.config import Settings, load_settings
 from bot.immybot.client import ImmyBotClient
 from bot.immybot.transport import RetryPolicy
-from bot.sandbox.immy_sandbox import ImmySandbox, immy_sandbox
+from immybot_slack_sandbox.immy_sandbox import ImmySandbox, immy_sandbox
 from tests.conftest import OPENAPI, VALID_ENV
 
 __all__ = [

@@ -16,9 +16,9 @@ from bot.immybot.auth import EARLY_REFRESH_SECONDS, TokenProvider, _Fresh, fresh
 from bot.immybot.client import ImmyBotClient
 from bot.immybot.errors import ENTERPRISE_APP_FIX, ImmyAuthError, ImmyForbidden, ImmyUnavailable
 from bot.immybot.transport import RetryPolicy
-from bot.sandbox.immy_faults import Fault
-from bot.sandbox.immy_sandbox import ImmySandbox
 from bot.workflow.model import Catalog
+from immybot_slack_sandbox.immy_faults import Fault
+from immybot_slack_sandbox.immy_sandbox import ImmySandbox
 
 
 async def test_token_is_cached_and_reused(immy: ImmySandbox, immy_client: ImmyBotClient) -> None:

@@ -10,9 +10,9 @@ from bot.immybot.catalog import CatalogCache
 from bot.immybot.client import ImmyBotClient
 from bot.immybot.models import ComputerRow, SoftwareItem
 from bot.immybot.search_index import normalise, words
-from bot.sandbox.immy_faults import Fault
-from bot.sandbox.immy_sandbox import ImmySandbox
 from bot.workflow.model import Catalog
+from immybot_slack_sandbox.immy_faults import Fault
+from immybot_slack_sandbox.immy_sandbox import ImmySandbox
 
 G, L = Catalog.GLOBAL, Catalog.LOCAL
 
@@ -110,7 +110,7 @@ def test_every_fragment_of_a_real_name_is_found_first() -> None:
     which no name contains."""
     import random
 
-    from bot.sandbox.immy_data import generate
+    from immybot_slack_sandbox.immy_data import generate
 
     data = generate(7, computers=3000, global_software=1500, local_software=150, tenants=30)
     software = [SoftwareItem(id=s["id"], name=s["name"], catalog=G) for s in data.global_software]

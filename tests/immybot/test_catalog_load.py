@@ -12,8 +12,8 @@ import pytest
 from bot.immybot.catalog import CatalogCache
 from bot.immybot.client import ImmyBotClient
 from bot.immybot.errors import ImmyUnavailable
-from bot.sandbox.immy_faults import Fault
-from bot.sandbox.immy_sandbox import ImmySandbox
+from immybot_slack_sandbox.immy_faults import Fault
+from immybot_slack_sandbox.immy_sandbox import ImmySandbox
 from tests.immybot.test_catalog import wait_for
 
 DX = "/api/v1/computers/dx"

@@ -12,7 +12,6 @@ from pydantic import TypeAdapter
 
 from bot.immybot.client import ImmyBotClient, run_body
 from bot.immybot.models import ComputerDetail, ComputerRow, MaintenanceAction, MaintenanceSession
-from bot.sandbox.immy_sandbox import ImmySandbox
 from bot.workflow.model import (
     Catalog,
     DesiredState,
@@ -21,6 +20,7 @@ from bot.workflow.model import (
     RunOptions,
     Software,
 )
+from immybot_slack_sandbox.immy_sandbox import ImmySandbox
 
 CHROME = Software(id=714, name="Google Chrome", catalog=Catalog.GLOBAL)
 LOCAL_VPN = Software(id=3, name="Contoso VPN Client", catalog=Catalog.LOCAL)
@@ -165,7 +165,7 @@ async def test_already_in_progress_and_cancel(immy: ImmySandbox, immy_client: Im
 
 
 async def test_empty_run_response_gives_empty_lists(immy: ImmySandbox, immy_client: ImmyBotClient) -> None:
-    from bot.sandbox.immy_faults import Fault
+    from immybot_slack_sandbox.immy_faults import Fault
 
     immy.immybot.faults.next("/api/v1/run-immy-service", Fault(200, ""))
     result = await immy_client.run_immy_service(

@@ -14,9 +14,9 @@ from bot.config import load_settings
 from bot.immybot.client import ImmyBotClient
 from bot.immybot.errors import ImmyRateLimited, ImmyUnavailable, ImmyUnexpectedContent
 from bot.immybot.transport import RetryPolicy, parse_retry_after
-from bot.sandbox.immy_faults import Fault
-from bot.sandbox.immy_sandbox import ImmySandbox
 from bot.workflow.model import Catalog, DesiredState, RunOptions, Software
+from immybot_slack_sandbox.immy_faults import Fault
+from immybot_slack_sandbox.immy_sandbox import ImmySandbox
 
 CHROME = Software(id=714, name="Google Chrome", catalog=Catalog.GLOBAL)
 GLOBAL = "/api/v1/software/global"

@@ -13,10 +13,10 @@ from bot.immybot.client import ImmyBotClient
 from bot.immybot.models import MaintenanceSession
 from bot.immybot.preview import Verdict, computer_verdicts, summarize
 from bot.immybot.schedule import Schedule
-from bot.sandbox.immy_logs import SECRET_PARAMETER_VALUE
-from bot.sandbox.immy_preview import DETECTION_FAILED
-from bot.sandbox.immy_sandbox import ImmySandbox
 from bot.workflow.model import Catalog, DesiredState, OfflineBehavior, RunOptions, Software
+from immybot_slack_sandbox.immy_logs import SECRET_PARAMETER_VALUE
+from immybot_slack_sandbox.immy_preview import DETECTION_FAILED
+from immybot_slack_sandbox.immy_sandbox import ImmySandbox
 
 CHROME = Software(id=714, name="Google Chrome", catalog=Catalog.GLOBAL)
 NOON_UTC = datetime(2026, 3, 30, 12, 0, tzinfo=UTC)  # 14:00 in Paris (CEST)

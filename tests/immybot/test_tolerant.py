@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from bot import metrics
 from bot.immybot.client import ImmyBotClient
-from bot.sandbox.immy_sandbox import ImmySandbox
 from bot.workflow.model import Catalog
+from immybot_slack_sandbox.immy_sandbox import ImmySandbox
 
 
 def _skipped(route: str) -> float:

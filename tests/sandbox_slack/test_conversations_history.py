@@ -8,7 +8,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.models.metadata import Metadata
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.sandbox.slack import FakeSlack
+from immybot_slack_sandbox.slack import FakeSlack
 
 META = {"event_type": "immybot_audit_checkpoint", "event_payload": {"row": 3, "hash": "ab" * 32}}
 

@@ -6,7 +6,7 @@ import pytest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.sandbox.slack import FakeSlack
+from immybot_slack_sandbox.slack import FakeSlack
 
 META = {"event_type": "immy_request_summary", "event_payload": {"request_id": 7, "part": 0}}
 

@@ -9,13 +9,13 @@ from typing import Any
 import pytest
 from slack_sdk.signature import SignatureVerifier
 
-from bot.sandbox.server import serve
-from bot.sandbox.slack import FakeSlack
-from bot.sandbox.slack_payloads import SlackClientRefused, values_for
-from bot.sandbox.slack_user import SlackDriver
 from bot.slack.approvals import ids as approval_ids
 from bot.slack.approvals.views import approval_card
 from bot.slack.requests import ids as request_ids
+from immybot_slack_sandbox.server import serve
+from immybot_slack_sandbox.slack import FakeSlack
+from immybot_slack_sandbox.slack_payloads import SlackClientRefused, values_for
+from immybot_slack_sandbox.slack_user import SlackDriver
 from tests.sandbox_slack.tiny_bolt import asgi, tiny_app
 from tests.slack_fixtures import SLACK_SIGNING_SECRET
 from tests.slack_views import samples

@@ -9,8 +9,8 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.sandbox.slack import FakeSlack
-from bot.sandbox.slack_user import SlackDriver
+from immybot_slack_sandbox.slack import FakeSlack
+from immybot_slack_sandbox.slack_user import SlackDriver
 
 
 async def test_socket_mode_handler_connects_and_acks(

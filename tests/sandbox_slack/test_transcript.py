@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.sandbox.slack import FakeSlack
-from bot.sandbox.transcript import render_transcript, simplify_mrkdwn
 from bot.slack.approvals.views import approval_card
 from bot.slack.home.views import home_view
 from bot.slack.requests.views import request_card
+from immybot_slack_sandbox.slack import FakeSlack
+from immybot_slack_sandbox.transcript import render_transcript, simplify_mrkdwn
 from tests.slack_views import samples
 
 

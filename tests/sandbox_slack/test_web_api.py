@@ -10,9 +10,9 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from bot.sandbox.slack import FakeSlack
-from bot.sandbox.slack_seed import SeededWorkspace
 from bot.slack.requests.views import request_modal
+from immybot_slack_sandbox.slack import FakeSlack
+from immybot_slack_sandbox.slack_seed import SeededWorkspace
 
 SECTION = {"type": "section", "text": {"type": "mrkdwn", "text": "hi"}}
 

@@ -12,11 +12,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from bot.sandbox.slack import FakeSlack
 from bot.slack.approvals import ids as approval_ids
 from bot.slack.home.views import home_view
 from bot.slack.requests import ids as request_ids
 from bot.slack.requests.views import request_modal, software_options
+from immybot_slack_sandbox.slack import FakeSlack
 
 CATALOG = [("Global:714", "7-Zip", "Global"), ("Local:12", "Acme VPN", "Local"), ("Global:9", "Zoom", "Global")]
 

@@ -17,15 +17,15 @@ import pytest
 import pytest_asyncio
 
 from bot.config import Settings, load_settings
-from bot.sandbox.immy_data import generate
-from bot.sandbox.immy_sandbox import ImmySandbox, immy_sandbox
-from bot.sandbox.immy_shapes import Shape
-from bot.sandbox.slack import FakeSlack
-from bot.sandbox.slack_seed import SeededWorkspace, seed_workspace
-from bot.sandbox.slack_state import Message
-from bot.sandbox.slack_user import SlackDriver
 from bot.services import RunningBot, running_bot
 from bot.slack.approvals import ids as approval_ids
+from immybot_slack_sandbox.immy_data import generate
+from immybot_slack_sandbox.immy_sandbox import ImmySandbox, immy_sandbox
+from immybot_slack_sandbox.immy_shapes import Shape
+from immybot_slack_sandbox.slack import FakeSlack
+from immybot_slack_sandbox.slack_seed import SeededWorkspace, seed_workspace
+from immybot_slack_sandbox.slack_state import Message
+from immybot_slack_sandbox.slack_user import SlackDriver
 from tests.immybot.fixtures import shared_body_validator
 
 SECRET = "e2e-signing-secret"
@@ -45,7 +45,7 @@ class World:
 
     @property
     def service(self) -> Any:
-        return self.bot.services.service
+        return self.bot.services.requests
 
     def card_with(self, channel: str, request_id: int) -> Message:
         for message in reversed(self.fake.messages(channel)):

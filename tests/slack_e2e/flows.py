@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.sandbox.slack_state import ViewRecord
-from bot.sandbox.slack_user import Delivery, values_for
 from bot.slack.requests import ids
 from bot.workflow.model import Request
+from immybot_slack_sandbox.slack_state import ViewRecord
+from immybot_slack_sandbox.slack_user import Delivery, values_for
 from tests.slack_e2e.conftest import World
 
 CHROME = "Global:714"
@@ -34,7 +34,7 @@ async def submit(world: World, user: str, view: ViewRecord, **values: Any) -> De
 async def submit_unchecked(world: World, user: str, view: ViewRecord, *, raw: dict[str, Any] | None = None,
                            **values: Any) -> Delivery:
     """A submission Slack's own client would refuse to send (a required input left empty): a crafted one."""
-    from bot.sandbox import slack_payloads as p
+    from immybot_slack_sandbox import slack_payloads as p
 
     state = values_for(view.view, **values)
     state.update(raw or {})

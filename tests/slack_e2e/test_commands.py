@@ -91,7 +91,7 @@ async def test_no_block_kit_violations(world: World) -> None:
 
 
 async def test_immybot_down_becomes_a_message_the_user_understands(world: World) -> None:
-    from bot.sandbox.immy_faults import Fault
+    from immybot_slack_sandbox.immy_faults import Fault
 
     faults = world.immy.immybot.faults
     faults.always("/api/v1/computers/*", Fault.html())

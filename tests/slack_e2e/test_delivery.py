@@ -8,8 +8,8 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.sandbox.slack_user import SlackDriver
 from bot.slack.middleware import command_key, recent_commands
+from immybot_slack_sandbox.slack_user import SlackDriver
 from tests.slack_e2e.conftest import APPROVE, DIRECT_APPROVER, World
 from tests.slack_e2e.flows import computer_ids, open_modal, request_via_modal, wait_state
 
@@ -104,7 +104,7 @@ def _posts_but_checkpoints(world: World) -> list[Any]:
 async def test_retried_submission_makes_one_request(world: World, recording: Recording) -> None:
     user = world.ws.requester
     view = await open_modal(world, user)
-    from bot.sandbox.slack_user import values_for
+    from immybot_slack_sandbox.slack_user import values_for
 
     values = values_for(view.view, software="Global:714", computers=computer_ids(world), reason="retry me")
     await recording.submit(user, view, values)

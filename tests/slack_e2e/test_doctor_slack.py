@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bot.config import load_settings
-from bot.sandbox.slack import FakeSlack
 from bot.slack.checks import slack_checks
+from immybot_slack_sandbox.slack import FakeSlack
 from tests.conftest import VALID_ENV
 
 

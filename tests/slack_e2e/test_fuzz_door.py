@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.sandbox import slack_payloads as p
+from immybot_slack_sandbox import slack_payloads as p
 from tests.slack_e2e.conftest import APPROVE, SECRET, World
 from tests.slack_e2e.rawhttp import post_raw, sign
 

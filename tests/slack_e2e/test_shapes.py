@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 
-from bot.sandbox.immy_shapes import SHAPES
+from immybot_slack_sandbox.immy_shapes import SHAPES
 from tests.slack_e2e.conftest import APPROVE, DIRECT_APPROVER, World, world_of
 from tests.slack_e2e.flows import request_via_modal, wait_state
 

@@ -12,13 +12,13 @@ import httpx
 import pytest
 
 from bot import services as services_module
-from bot.sandbox.immy_data import generate
-from bot.sandbox.immy_sandbox import immy_sandbox
-from bot.sandbox.slack import FakeSlack
-from bot.sandbox.slack_seed import seed_workspace
-from bot.sandbox.slack_user import SlackDriver
 from bot.services import running_bot
 from bot.slack.requests import ids
+from immybot_slack_sandbox.immy_data import generate
+from immybot_slack_sandbox.immy_sandbox import immy_sandbox
+from immybot_slack_sandbox.slack import FakeSlack
+from immybot_slack_sandbox.slack_seed import seed_workspace
+from immybot_slack_sandbox.slack_user import SlackDriver
 from tests.slack_e2e.conftest import SECRET, World, make_settings
 from tests.slack_e2e.flows import open_modal
 

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from bot.sandbox.slack_state import ViewRecord
 from bot.slack.home import ids as home_ids
 from bot.slack.requests import ids
 from bot.slack.text import SEARCH_QUERY_MAX
+from immybot_slack_sandbox.slack_state import ViewRecord
 from tests.slack_e2e.conftest import DIRECT_APPROVER, JANE, World, world_of
 from tests.slack_e2e.flows import CHROME, computer_ids, open_modal, request_via_modal, submit, submit_unchecked
 

@@ -6,7 +6,6 @@ import csv
 import io
 import json
 
-from bot.sandbox.slack_validate import check_message, check_view
 from bot.slack.approvals.preview_views import (
     MODAL_COMPUTERS,
     preview_csv,
@@ -21,6 +20,7 @@ from bot.slack.requests.views import request_card, request_modal
 from bot.workflow.model import Targets
 from bot.workflow.preview import ComputerPreview, Preview, PreviewState, Verdict
 from bot.workflow.schedule import Schedule
+from immybot_slack_sandbox.slack_validate import check_message, check_view
 from tests.slack_views import followup_samples as f
 from tests.slack_views import samples as s
 

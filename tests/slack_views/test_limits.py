@@ -6,7 +6,6 @@ import csv
 import io
 import json
 
-from bot.sandbox.slack_validate import check_message, check_options, check_view
 from bot.slack.approvals.views import approval_card, deny_reason_modal
 from bot.slack.commands.views import matches_list, refusal, requests_list
 from bot.slack.home.views import home_view
@@ -14,6 +13,7 @@ from bot.slack.reports.views import final_summary, status_message, summary_csv
 from bot.slack.requests.views import computer_options, request_card, request_modal, software_options
 from bot.slack.text import clip, escape, hhmm, mention, plural, truncate
 from bot.workflow.model import Catalog, Computer, SessionInfo, Software, Targets
+from immybot_slack_sandbox.slack_validate import check_message, check_options, check_view
 from tests.slack_views import samples as s
 
 HOSTILE = "<script>alert(1)</script> <!channel> <@U0BOSS> & <https://evil.example|click me>"

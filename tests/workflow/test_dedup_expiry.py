@@ -9,8 +9,8 @@ import pytest
 
 from bot.store import Store
 from bot.workflow.errors import IllegalTransition, NotAllowed
+from bot.workflow.expiry import expiry_loop
 from bot.workflow.model import Request, RequestState
-from bot.workflow.policy import expiry_loop
 from bot.workflow.service import RequestService
 from tests.workflow.factories import (
     APPROVER,

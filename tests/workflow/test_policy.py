@@ -64,9 +64,9 @@ def test_from_settings(valid_env: dict[str, str], monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("REQUESTERS", "U0REQ,S0REQS")
     monkeypatch.setenv("APPROVAL_TTL_HOURS", "0.5")
     monkeypatch.setenv("MAX_TARGETS", "3")
-    from bot.workflow.policy import Policy
+    from bot.services import policy_from_settings
 
-    policy = Policy.from_settings(load_settings(), FakeGroups())
+    policy = policy_from_settings(load_settings(), FakeGroups())
     assert policy.approver_users == {"U0APPROVER"} and policy.approver_groups == {"S0GROUP"}
     assert policy.requester_users == {"U0REQ"} and policy.requester_groups == {"S0REQS"}
     assert policy.approval_ttl == timedelta(minutes=30) and policy.max_targets == 3

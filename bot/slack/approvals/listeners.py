@@ -4,22 +4,22 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack import cards
 from bot.slack.approvals import ids
+from bot.slack.approvals.deps import ApprovalsDeps
 from bot.slack.approvals.views import deny_reason_modal
 from bot.slack.commands.listeners import refused_text
+from bot.slack.home.listeners import refresh_home
+from bot.slack.observe import observe_refusal, observe_request
 from bot.slack.payloads import BlockActions
 from bot.slack.text import escape
 from bot.workflow.errors import DomainError, IllegalTransition, NotAllowed, RequestNotFound
-from bot.workflow.model import MessageRef, Request, RequestState
-
-if TYPE_CHECKING:
-    from bot.services import Services
+from bot.workflow.model import Decided, MessageRef
 
 log = logging.getLogger(__name__)
 
@@ -29,31 +29,31 @@ def _request_id(value: str | None) -> int | None:
 
 
 class Decisions:
-    def __init__(self, services: Services) -> None:
-        self.services = services
+    def __init__(self, deps: ApprovalsDeps) -> None:
+        self.deps = deps
 
     async def _tell(self, click: BlockActions, text: str) -> None:
-        await cards.ephemeral(self.services.client, channel=click.container.channel_id, user=click.user.id, text=text)
+        await cards.ephemeral(self.deps.client, channel=click.container.channel_id, user=click.user.id, text=text)
 
     async def _stale(self, click: BlockActions, error: IllegalTransition) -> None:
         """A stale click or a lost race: say what happened and re-render the card to the current state."""
         await self._tell(click, str(error))
         try:
-            await cards.refresh_cards(self.services.client, await self.services.service.get(error.request_id))
+            await cards.refresh_cards(self.deps.client, await self.deps.requests.get(error.request_id))
         except DomainError:
             pass
 
-    async def announce(self, request: Request, actor: str, text: str, *, from_home: bool) -> None:
+    async def announce(self, decided: Decided, actor: str, text: str, *, from_home: bool) -> None:
         """Cards updated in place, one thread reply per decision, and the decider's home refreshed.
 
-        The thread hears only of a decision that happened: this actor decided this request."""
-        await cards.refresh_cards(self.services.client, request)
-        decided = request.state is not RequestState.PENDING and request.decided_by == actor
-        if decided and await self.services.service.claim(f"decided:{request.id}", ttl_seconds=7 * 86400):
-            await cards.thread_reply(self.services.client, request, text)
-            self.services.observe_request(request)
+        The thread hears only of a decision that happened: the call that made it holds its announcement."""
+        request = decided.request
+        await cards.refresh_cards(self.deps.client, request)
+        if decided.tell:
+            await cards.thread_reply(self.deps.client, request, text)
+            observe_request(request)
         if from_home:
-            await self.services.refresh_home(actor)
+            await refresh_home(self.deps.home, actor)
 
     async def approve(self, click: BlockActions) -> None:
         action = click.actions[0]
@@ -67,9 +67,9 @@ class Decisions:
         # make every later Home click replay the first one's result (approved or refused).
         click_id = f"{where}:{action.action_id}:{user}:{action.action_ts}"
         try:
-            request = await self.services.service.approve(request_id, user, dedup_key=click_id)
+            decided = await self.deps.requests.decide("approve", request_id, user, dedup_key=click_id)
         except NotAllowed as error:
-            self.services.observe_refusal("decision")
+            observe_refusal("decision")
             await self._tell(click, refused_text("approve", request_id, error))
             return
         except IllegalTransition as error:
@@ -79,8 +79,8 @@ class Decisions:
             await self._tell(click, str(error))
             return
         from_home = click.container.type == "view"
-        await self.announce(request, user, f"Approved by <@{user}> — starting.", from_home=from_home)
-        self.services.follower.kick(request.id)
+        await self.announce(decided, user, f"Approved by <@{user}> — starting.", from_home=from_home)
+        self.deps.start_in_background(request_id)
 
     async def ask_deny_reason(self, client: AsyncWebClient, click: BlockActions) -> None:
         request_id = _request_id(click.actions[0].value)
@@ -110,24 +110,25 @@ class Decisions:
             await ack(response_action="errors", errors={ids.DENY_REASON_BLOCK: "Say why it is denied."})
             return
         try:
-            request = await self.services.service.deny(request_id, user, reason, dedup_key=f"deny:{view['id']}")
+            decided = await self.deps.requests.decide("deny", request_id, user, reason=reason,
+                                                      dedup_key=f"deny:{view['id']}")
         except NotAllowed as error:
-            self.services.observe_refusal("decision")
+            observe_refusal("decision")
             await ack(response_action="errors",
                       errors={ids.DENY_REASON_BLOCK: refused_text("deny", request_id, error)})
             return
         except DomainError as error:
             await ack(response_action="errors", errors={ids.DENY_REASON_BLOCK: str(error)})
             if isinstance(error, IllegalTransition):
-                await cards.refresh_cards(self.services.client, await self.services.service.get(request_id))
+                await cards.refresh_cards(self.deps.client, await self.deps.requests.get(request_id))
             return
         await ack()
         from_home = "ts" not in meta  # no card in the metadata: Deny was clicked on App Home
-        await self.announce(request, user, f"Denied by <@{user}>: {escape(reason)}", from_home=from_home)
+        await self.announce(decided, user, f"Denied by <@{user}>: {escape(reason)}", from_home=from_home)
 
 
-def register(app: AsyncApp, services: Services) -> None:
-    decisions = Decisions(services)
+def register(app: AsyncApp, deps: ApprovalsDeps) -> None:
+    decisions = Decisions(deps)
 
     @app.action(ids.APPROVE_ACTION)
     async def approve_clicked(ack: AsyncAck, body: dict[str, Any]) -> None:

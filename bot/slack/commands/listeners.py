@@ -5,14 +5,14 @@ from __future__ import annotations
 import logging
 import re
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.safe_csv import csv_text
 from bot.slack import cards
 from bot.slack.commands import ids
+from bot.slack.commands.deps import CommandsDeps
 from bot.slack.commands.views import (
     ComputerStatus,
     audit_list,
@@ -23,15 +23,12 @@ from bot.slack.commands.views import (
     status_card,
 )
 from bot.slack.middleware import command_key
+from bot.slack.observe import observe_refusal, observe_request
 from bot.slack.payloads import SlashCommand
 from bot.slack.requests.listeners import open_request_modal
 from bot.slack.text import escape, search_query
-from bot.store.audit import FIELDS, db_values
 from bot.workflow.errors import DomainError, NotAllowed
 from bot.workflow.model import RequestState
-
-if TYPE_CHECKING:
-    from bot.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -53,14 +50,9 @@ def refused_text(action: str, request_id: int, error: NotAllowed) -> str:
     return f"You may not {action} request #{request_id}: {why}."
 
 
-def audit_csv(rows: list[dict[str, Any]]) -> str:
-    """The same cells as `audit export --format csv` (nested values as canonical JSON), defused."""
-    return csv_text(FIELDS, map(db_values, rows))
-
-
 class Commands:
-    def __init__(self, services: Services) -> None:
-        self.services = services
+    def __init__(self, deps: CommandsDeps) -> None:
+        self.deps = deps
 
     async def status(self, respond: AsyncRespond, query: str) -> None:
         if not query:
@@ -68,7 +60,7 @@ class Commands:
             await respond(text=text, blocks=blocks, response_type="ephemeral")
             return
         folded = query.casefold()
-        rows = self.services.catalog.search_computers(query, limit=100)
+        rows = self.deps.catalog.search_computers(query, limit=100)
         exact = [r for r in rows if r.name.casefold() == folded]
         partial = [r for r in rows if folded in r.name.casefold()]
         chosen = exact[0] if exact else (partial[0] if len(partial) == 1 else None)
@@ -76,7 +68,7 @@ class Commands:
             text, blocks = matches_list(query, [r.name for r in (partial or rows)][:20])
             await respond(text=text, blocks=blocks, response_type="ephemeral")
             return
-        detail = await self.services.immybot.get_computer(chosen.id, include_primary_person=True)
+        detail = await self.deps.computers.get_computer(chosen.id, include_primary_person=True)
         last = max(detail.sessions, key=lambda s: s.id, default=None)
         person = detail.primary_person
         primary = (person.display_name or person.email) if person else chosen.primary_user_email
@@ -99,11 +91,11 @@ class Commands:
             return
         request_id = int(number)
         try:
-            request = await self.services.service.cancel(
-                request_id, command.user_id, dedup_key=f"cancel:{command.trigger_id}"
+            decided = await self.deps.requests.decide(
+                "cancel", request_id, command.user_id, dedup_key=f"cancel:{command.trigger_id}"
             )
         except NotAllowed as error:
-            self.services.observe_refusal("cancel")
+            observe_refusal("cancel")
             text, blocks = refusal(refused_text("cancel", request_id, error))
             await respond(text=text, blocks=blocks, response_type="ephemeral")
             return
@@ -111,19 +103,20 @@ class Commands:
             text, blocks = refusal(str(error))
             await respond(text=text, blocks=blocks, response_type="ephemeral")
             return
+        request = decided.request
         running = request.state is RequestState.RUNNING
         if running:
-            await self.services.follower.cancel(request.id)
-        await cards.refresh_cards(self.services.client, request)
-        if await self.services.service.claim(f"cancelled:{request.id}", ttl_seconds=7 * 86400):
+            await self.deps.cancel_sessions(request.id)
+        await cards.refresh_cards(self.deps.client, request)
+        if decided.tell:
             tail = " — stopping its ImmyBot sessions" if running else ""
-            await cards.thread_reply(self.services.client, request, f"Cancelled by <@{command.user_id}>{tail}.")
-        self.services.observe_request(request)
+            await cards.thread_reply(self.deps.client, request, f"Cancelled by <@{command.user_id}>{tail}.")
+        observe_request(request)
         done = "Cancelling the running sessions of" if running else "Cancelled"
         await respond(text=f"{done} request #{request.id}.", response_type="ephemeral")
 
     async def audit(self, client: AsyncWebClient, respond: AsyncRespond, command: SlashCommand, args: str) -> None:
-        if not await self.services.policy.is_approver(command.user_id):
+        if not await self.deps.policy.is_approver(command.user_id):
             text, blocks = refusal("Only approvers can read the audit log.")
             await respond(text=text, blocks=blocks, response_type="ephemeral")
             return
@@ -140,7 +133,7 @@ class Commands:
                 await respond(text=text, blocks=blocks, response_type="ephemeral")
                 return
         since = datetime.now(UTC) - timedelta(days=days)
-        rows = await self.services.service.audit_rows(since=since, actor=who, limit=AUDIT_MAX_ROWS)
+        rows = await self.deps.requests.audit_rows(since=since, actor=who, limit=AUDIT_MAX_ROWS)
         text, blocks = audit_list(list(reversed(rows)))
         await respond(text=text, blocks=blocks, response_type="ephemeral")
         channel = await cards.dm_channel(client, command.user_id)
@@ -148,7 +141,7 @@ class Commands:
         await client.files_upload_v2(
             channel=channel,
             filename=ids.AUDIT_CSV_FILENAME,
-            content=audit_csv(rows),
+            content=self.deps.audit_csv(rows),
             title=f"Audit log, last {days} days",
             initial_comment=f"Audit rows of the last {days} days{scope} ({len(rows)} rows)."
             + (f" Only the newest {AUDIT_MAX_ROWS:,}: the full log is `immybot-slack audit export`."
@@ -156,13 +149,13 @@ class Commands:
         )
 
 
-def register(app: AsyncApp, services: Services) -> None:
-    commands = Commands(services)
+def register(app: AsyncApp, deps: CommandsDeps) -> None:
+    commands = Commands(deps)
 
     async def first_delivery(body: dict[str, Any]) -> bool:
         """Effectful sub-commands claim their trigger durably, after the ack (a replay does nothing)."""
         key = command_key(body)
-        return key is None or await services.service.claim(key, ttl_seconds=COMMAND_CLAIM_SECONDS)
+        return key is None or await deps.requests.claim(key, ttl_seconds=COMMAND_CLAIM_SECONDS)
 
     @app.command(ids.COMMAND)
     async def immy(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond) -> None:
@@ -171,20 +164,20 @@ def register(app: AsyncApp, services: Services) -> None:
         sub, rest = split_command(command.text)
         if sub in ("", "install"):
             await ack()
-            if not await services.policy.may_request(command.user_id):
-                services.observe_refusal("requester")
+            if not await deps.policy.may_request(command.user_id):
+                observe_refusal("requester")
                 text, blocks = refusal(NOT_A_REQUESTER)
                 await respond(text=text, blocks=blocks, response_type="ephemeral")
                 return
-            await open_request_modal(services, client, trigger_id=command.trigger_id,
+            await open_request_modal(deps.modal, client, trigger_id=command.trigger_id,
                                      channel_id=command.channel_id, prefill=rest)
         elif sub == "requests":
-            text, blocks = requests_list(await services.service.recent_for(command.user_id, 10))
+            text, blocks = requests_list(await deps.requests.recent_for(command.user_id, 10))
             await ack(text=text, blocks=blocks)
         elif sub == "status":
             await ack()
-            if not await services.policy.may_request(command.user_id):  # computers are for requesters' eyes
-                services.observe_refusal("requester")
+            if not await deps.policy.may_request(command.user_id):  # computers are for requesters' eyes
+                observe_refusal("requester")
                 text, blocks = refusal(NOT_A_REQUESTER)
                 await respond(text=text, blocks=blocks, response_type="ephemeral")
                 return

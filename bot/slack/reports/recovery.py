@@ -17,20 +17,20 @@ never claimed (nothing reached Slack), otherwise only after reading the thread
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+from bot.retry import RetryPolicy, retry_call
 from bot.workflow.errors import BackendRejected, BackendUnavailable
-from bot.workflow.model import Request, RequestState, SessionInfo, SessionResult
+from bot.workflow.model import Effect, Request, RequestState, SessionInfo, SessionResult
 from bot.workflow.ports import SessionsPort
 
 log = logging.getLogger(__name__)
 
-SENDING = "summary-sending:{id}"
-POSTED = "summary-posted:{id}"
+SENDING = Effect.SUMMARY_SENDING.value + ":{id}"
+POSTED = Effect.SUMMARY_POSTED.value + ":{id}"
 MARK_TTL = 30 * 86400.0
 RECHECK_WITHIN = timedelta(days=7)  # a summary claimed longer ago than this is not looked for again
 
@@ -70,14 +70,18 @@ async def _result(
     request: Request, session: SessionInfo, names: dict[int, str], sessions: SessionsPort, attempts: int, pause: float
 ) -> SessionResult:
     name = names.get(session.computer_id or -1, f"computer {session.computer_id}")
-    for attempt in range(attempts):
-        try:
-            found = await sessions.result(session, request.software, name)
-            return found.model_copy(update={"status": session.status})
-        except (BackendUnavailable, BackendRejected) as error:
-            log.warning("could not read session %s's actions (%s)", session.session_id, error)
-            if attempt < attempts - 1:
-                await asyncio.sleep(pause * 2**attempt)
+
+    def retrying(attempt: int, error: BaseException, wait: float) -> None:
+        log.warning("could not read session %s's actions (%s)", session.session_id, error)
+
+    policy = RetryPolicy(attempts=attempts, base_seconds=pause, cap_seconds=pause * 2**attempts,
+                         max_retry_after=None, jitter=False)
+    try:
+        found = await retry_call(lambda: sessions.result(session, request.software, name), policy, on_retry=retrying,
+                                 retry_if=lambda error: isinstance(error, BackendUnavailable | BackendRejected))
+        return found.model_copy(update={"status": session.status})
+    except (BackendUnavailable, BackendRejected) as error:
+        log.warning("could not read session %s's actions (%s)", session.session_id, error)
     return SessionResult(
         session_id=session.session_id,
         computer_id=session.computer_id,

@@ -27,6 +27,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.logs import request_context
+from bot.retry import RetryPolicy, retry_call
 from bot.slack import blocks as kit
 from bot.slack.answers import posted_ref
 from bot.slack.approvals.views import approval_card
@@ -38,7 +39,6 @@ from bot.workflow.model import MessageRef, Request, SessionResult
 from bot.workflow.ports import SessionsPort
 
 if TYPE_CHECKING:
-    from bot.config import Settings
     from bot.workflow.service import RequestService
 
 log = logging.getLogger(__name__)
@@ -47,6 +47,8 @@ SaveRef = Callable[[int, MessageRef], Awaitable[Any]]
 SUMMARY_EVENT = "immy_request_summary"
 FLUSH_ATTEMPTS = 3
 RECOVERY_ATTEMPTS = 3
+RECOVERY_RETRY = RetryPolicy(attempts=RECOVERY_ATTEMPTS, base_seconds=1.0, cap_seconds=4.0, max_retry_after=None,
+                             jitter=False)
 # The thread cannot be read (a history scope removed, the bot removed from the channel): post anyway.
 CANNOT_READ = {"missing_scope", "not_in_channel", "channel_not_found", "thread_not_found", "access_denied"}
 
@@ -245,14 +247,15 @@ class SlackReporter:
                 except Exception:
                     log.exception("could not read the results of a recovered summary")
                     continue
-                for attempt in range(RECOVERY_ATTEMPTS):
-                    try:
-                        await self.final(request, results)
-                        log.info("recovered summary posted")
-                        break
-                    except Exception:
-                        log.warning("could not post the recovered summary (%d)", attempt + 1, exc_info=True)
-                        await asyncio.sleep(2.0**attempt)
+                def retrying(attempt: int, error: BaseException, wait: float) -> None:
+                    log.warning("could not post the recovered summary (%d)", attempt, exc_info=error)
+
+                try:
+                    await retry_call(lambda request=request, results=results: self.final(request, results),
+                                     RECOVERY_RETRY, on_retry=retrying)
+                    log.info("recovered summary posted")
+                except Exception:
+                    log.exception("gave up posting the recovered summary")
 
     # ---- a start that lost the race with a cancel --------------------------------------------
 
@@ -302,10 +305,10 @@ def _names(request: Request) -> dict[int, str]:
     return {c.id: c.name for c in request.targets.computers}
 
 
-def make_reporter(client: AsyncWebClient, service: RequestService, settings: Settings) -> SlackReporter:
+def make_reporter(client: AsyncWebClient, service: RequestService, base_url: str) -> SlackReporter:
     """The reporter the bot runs with: the status message's ref is saved on the request."""
 
     async def save(request_id: int, ref: MessageRef) -> None:
         await service.set_cards(request_id, status_message=ref)
 
-    return SlackReporter(client, base_url=settings.base_url, save_status_message=save, marks=service)
+    return SlackReporter(client, base_url=base_url, save_status_message=save, marks=service)

@@ -3,23 +3,22 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack import cards
+from bot.slack.observe import observe_refusal, observe_request
 from bot.slack.requests import ids
+from bot.slack.requests.deps import RequestsDeps
 from bot.slack.requests.form import FormError, parse_request_form
 from bot.slack.requests.submission import build_draft
 from bot.slack.requests.views import computer_options, request_modal, software_options
 from bot.slack.text import search_query
 from bot.workflow.errors import InvalidSubmission, NotAllowed
-from bot.workflow.model import Request
-
-if TYPE_CHECKING:
-    from bot.services import Services
+from bot.workflow.model import Effect, Request
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +26,7 @@ OPTIONS_LIMIT = 100
 TRIGGER_USED = "exchanged_trigger_id"
 
 
-async def open_request_modal(services: Services, client: AsyncWebClient, *, trigger_id: str, channel_id: str,
+async def open_request_modal(deps: RequestsDeps, client: AsyncWebClient, *, trigger_id: str, channel_id: str,
                              prefill: str) -> None:
     """`views.open` at once (the trigger lives 3 s); the in-memory catalog may preselect the one match.
 
@@ -36,11 +35,11 @@ async def open_request_modal(services: Services, client: AsyncWebClient, *, trig
     """
     initial = None
     if query := search_query(prefill):
-        matches = services.catalog.search_software(query, limit=2)
+        matches = deps.catalog.search_software(query, limit=2)
         if len(matches) == 1:
             option = software_options([matches[0].to_software()])[0]
             initial = (option["value"], option["text"]["text"])
-    view = request_modal(channel_id=channel_id, prefill=prefill, max_targets=services.settings.max_targets,
+    view = request_modal(channel_id=channel_id, prefill=prefill, max_targets=deps.max_targets,
                          initial_software=initial)
     try:
         await client.views_open(trigger_id=trigger_id, view=view)
@@ -60,46 +59,46 @@ def _policy_errors(error: InvalidSubmission | NotAllowed, filled: list[str]) -> 
     return {ids.SOFTWARE_BLOCK: error.message}
 
 
-async def publish_request(services: Services, request: Request) -> Request:
+async def publish_request(deps: RequestsDeps, request: Request) -> Request:
     """Post the request card and the approval card once, remember both, start an auto-approved preview."""
-    if not await services.service.claim(f"cards:{request.id}", ttl_seconds=7 * 86400):
+    if not await deps.requests.claim(Effect.CARDS_POSTED.key(request.id), ttl_seconds=7 * 86400):
         return request
-    client = services.client
+    client = deps.client
     request_ref = await cards.post_request_card(client, request)
-    request = await services.service.set_cards(request.id, request_card=request_ref)
+    request = await deps.requests.set_cards(request.id, request_card=request_ref)
     try:
-        approval_ref = await cards.post_approval_card(client, request, services.settings.approval_channel)
+        approval_ref = await cards.post_approval_card(client, request, deps.approval_channel)
     except SlackApiError as error:
         log.error("could not post the approval card", extra={"error": cards.slack_error(error)})
         await cards.thread_reply(client, request, "The approval card could not be posted in the approval "
                                  "channel (is the bot a member?). An admin needs to look at this.")
     else:
-        request = await services.service.set_cards(request.id, approval_card=approval_ref)
+        request = await deps.requests.set_cards(request.id, approval_card=approval_ref)
     if request.auto_approved:
         await cards.thread_reply(client, request, "Auto-approved as an approver's preview (detection only) — starting.")
-        services.follower.kick(request.id)
+        deps.start_in_background(request.id)
     return request
 
 
-def register(app: AsyncApp, services: Services) -> None:
+def register(app: AsyncApp, deps: RequestsDeps) -> None:
     async def typed(body: dict[str, Any]) -> str:
         """What was typed, capped; empty (no options at all) for someone not allowed to request."""
         query = search_query(str(body.get("value") or ""))
         user = str((body.get("user") or {}).get("id") or "")
-        if not query or not user or not await services.policy.may_request(user):
+        if not query or not user or not await deps.policy.may_request(user):
             return ""
         return query
 
     @app.options(ids.SOFTWARE_ACTION)
     async def software_suggestions(ack: AsyncAck, body: dict[str, Any]) -> None:
         query = await typed(body)
-        items = services.catalog.search_software(query, limit=OPTIONS_LIMIT) if query else []
+        items = deps.catalog.search_software(query, limit=OPTIONS_LIMIT) if query else []
         await ack(options=software_options(items))  # the search results as they are: no model per row
 
     @app.options(ids.COMPUTERS_ACTION)
     async def computer_suggestions(ack: AsyncAck, body: dict[str, Any]) -> None:
         query = await typed(body)
-        rows = services.catalog.search_computers(query, limit=OPTIONS_LIMIT) if query else []
+        rows = deps.catalog.search_computers(query, limit=OPTIONS_LIMIT) if query else []
         await ack(options=computer_options([(r.id, r.name, r.tenant_name, r.online) for r in rows]))
 
     @app.view(ids.REQUEST_MODAL)
@@ -108,26 +107,26 @@ def register(app: AsyncApp, services: Services) -> None:
         view = body["view"]
         filled: list[str] = []
         try:  # the gate first: nobody's email or computers are looked up for someone refused anyway
-            await services.service.admit(user)
+            await deps.requests.admit(user)
         except (InvalidSubmission, NotAllowed) as error:  # audited by the service
-            services.observe_refusal("submission")
+            observe_refusal("submission")
             await ack(response_action="errors", errors=_policy_errors(error, filled))
             return
         try:
             form = parse_request_form(view)
             filled = form.target_blocks
-            draft = await build_draft(services, form, user)
+            draft = await build_draft(deps, form, user)
         except FormError as error:
-            await services.service.refuse(user, error.reason)
-            services.observe_refusal("submission")
+            await deps.requests.refuse(user, error.reason)
+            observe_refusal("submission")
             await ack(response_action="errors", errors=error.errors)
             return
         try:
-            request = await services.service.submit(draft, dedup_key=f"view:{view['id']}")
+            request = await deps.requests.submit(draft, dedup_key=f"view:{view['id']}")
         except (InvalidSubmission, NotAllowed) as error:  # already audited by the service
-            services.observe_refusal("submission")
+            observe_refusal("submission")
             await ack(response_action="errors", errors=_policy_errors(error, filled))
             return
         await ack()
-        services.observe_request(request)
-        await publish_request(services, request)
+        observe_request(request)
+        await publish_request(deps, request)

@@ -32,13 +32,13 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from bot.sandbox.immy_data import ImmyData, generate
-from bot.sandbox.immy_extra_routes import ExtraRoutes
-from bot.sandbox.immy_faults import WEB_APP_HTML, FaultPlan
-from bot.sandbox.immy_schedule import FakeClock, schedule_errors
-from bot.sandbox.immy_sessions import FakeSession, Script, SessionStore
-from bot.sandbox.immy_shapes import Shape, Shaper
-from bot.sandbox.server import TlsFiles, serve
+from immybot_slack_sandbox.immy_data import ImmyData, generate
+from immybot_slack_sandbox.immy_extra_routes import ExtraRoutes
+from immybot_slack_sandbox.immy_faults import WEB_APP_HTML, FaultPlan
+from immybot_slack_sandbox.immy_schedule import FakeClock, schedule_errors
+from immybot_slack_sandbox.immy_sessions import FakeSession, Script, SessionStore
+from immybot_slack_sandbox.immy_shapes import Shape, Shaper
+from immybot_slack_sandbox.server import TlsFiles, serve
 
 TokenVerifier = Callable[[str], dict[str, Any] | None]
 BodyValidator = Callable[[Any], list[str]]

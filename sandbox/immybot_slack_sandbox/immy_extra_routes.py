@@ -18,11 +18,11 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from bot.sandbox.immy_logs import session_log_rows
-from bot.sandbox.immy_preview import OUTCOMES, action_fields, default_outcome, statuses
-from bot.sandbox.immy_schedule import FakeClock, due_time
-from bot.sandbox.immy_sessions import ACTION_RESULT, ACTION_TYPE, FakeSession, SessionStore
-from bot.sandbox.immy_shapes import Shaper
+from immybot_slack_sandbox.immy_logs import session_log_rows
+from immybot_slack_sandbox.immy_preview import OUTCOMES, action_fields, default_outcome, statuses
+from immybot_slack_sandbox.immy_schedule import FakeClock, due_time
+from immybot_slack_sandbox.immy_sessions import ACTION_RESULT, ACTION_TYPE, FakeSession, SessionStore
+from immybot_slack_sandbox.immy_shapes import Shaper
 
 
 class ExtraRoutes:

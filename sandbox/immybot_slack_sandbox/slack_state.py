@@ -1,6 +1,6 @@
 """The fake Slack workspace's state: people, channels, groups, messages, views, files, recorded calls.
 
-Plain dataclasses, no HTTP: `bot.sandbox.slack` serves them, the driver and the transcript read them.
+Plain dataclasses, no HTTP: `immybot_slack_sandbox.slack` serves them, the driver and the transcript read them.
 """
 
 from __future__ import annotations

@@ -16,11 +16,11 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.sandbox.entra import FakeEntra
-from bot.sandbox.immy_data import ImmyData, generate
-from bot.sandbox.immy_shapes import Shape
-from bot.sandbox.immybot import BodyValidator, FakeImmyBot
-from bot.sandbox.server import TlsFiles, make_tls
+from immybot_slack_sandbox.entra import FakeEntra
+from immybot_slack_sandbox.immy_data import ImmyData, generate
+from immybot_slack_sandbox.immy_shapes import Shape
+from immybot_slack_sandbox.immybot import BodyValidator, FakeImmyBot
+from immybot_slack_sandbox.server import TlsFiles, make_tls
 
 SANDBOX_TENANT_ID = "3f1c2d4e-5a6b-4c7d-8e9f-0a1b2c3d4e5f"
 SANDBOX_CLIENT_ID = "9a8b7c6d-5e4f-4a3b-9c2d-1e0f9a8b7c6d"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.sandbox.slack import FakeSlack
+from immybot_slack_sandbox.slack import FakeSlack
 
 
 @dataclass(frozen=True)

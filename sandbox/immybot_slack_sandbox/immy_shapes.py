@@ -14,7 +14,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any, Literal
 
-from bot.sandbox.immy_schema import ENUMS, PROPERTIES
+from immybot_slack_sandbox.immy_schema import ENUMS, PROPERTIES
 
 Shape = Literal["full", "sparse", "int_enums"]
 SHAPES: tuple[Shape, ...] = ("full", "sparse", "int_enums")

@@ -37,7 +37,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bot.sandbox.server import TlsFiles, serve
+from immybot_slack_sandbox.server import TlsFiles, serve
 
 _ERRORS = {
     "90002": (400, "invalid_tenant", "Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID."),

@@ -7,11 +7,11 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from bot.sandbox.slack_state import ResponseUrl
-from bot.sandbox.slack_validate import BlockKitError, check_message
+from immybot_slack_sandbox.slack_state import ResponseUrl
+from immybot_slack_sandbox.slack_validate import BlockKitError, check_message
 
 if TYPE_CHECKING:
-    from bot.sandbox.slack import FakeSlack
+    from immybot_slack_sandbox.slack import FakeSlack
 
 USES_MAX = 5
 TTL_SECONDS = 30 * 60

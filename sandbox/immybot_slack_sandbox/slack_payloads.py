@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from bot.sandbox.slack import FakeSlack
+    from immybot_slack_sandbox.slack import FakeSlack
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _SINGLE_OPTION = {"external_select", "static_select", "radio_buttons"}

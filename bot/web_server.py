@@ -1,6 +1,6 @@
-"""Serve an ASGI app on 127.0.0.1 over real HTTP(S), on a free port, inside the running loop.
+"""The bot's HTTP server: an ASGI app on uvicorn, inside the running loop, on a bound socket.
 
-Every local fake (Slack, Entra, ImmyBot) and the bot itself in tests runs through `serve()`.
+`immybot-slack run`, tests and the demo serve the bot (and the sandbox its fakes) through `serve()`.
 """
 
 from __future__ import annotations
@@ -33,22 +33,6 @@ class TlsFiles:
     cert_path: Path
     key_path: Path
     ca_path: Path
-
-
-def make_tls(directory: Path, hostnames: tuple[str, ...] = ("127.0.0.1", "localhost")) -> TlsFiles:
-    """Mint a throwaway CA and a server certificate for `hostnames` into `directory`."""
-    import trustme
-
-    ca = trustme.CA()
-    cert = ca.issue_cert(*hostnames)
-    directory.mkdir(parents=True, exist_ok=True)
-    files = TlsFiles(directory / "server.pem", directory / "server.key", directory / "ca.pem")
-    cert.private_key_pem.write_to_path(str(files.key_path))
-    cert.cert_chain_pems[0].write_to_path(str(files.cert_path))
-    for extra in cert.cert_chain_pems[1:]:
-        extra.write_to_path(str(files.cert_path), append=True)
-    ca.cert_pem.write_to_path(str(files.ca_path))
-    return files
 
 
 class _QuietServer(uvicorn.Server):

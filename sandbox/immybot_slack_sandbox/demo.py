@@ -21,13 +21,13 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from bot.config import Settings
-from bot.sandbox.demo_world import DemoWorld, demo_world
-from bot.sandbox.immy_shapes import Shape
-from bot.sandbox.slack_payloads import values_for
 from bot.slack.approvals import ids as approval_ids
 from bot.slack.requests import ids as request_ids
+from immybot_slack_sandbox.demo_world import DemoWorld, demo_world
+from immybot_slack_sandbox.immy_shapes import Shape
+from immybot_slack_sandbox.slack_payloads import values_for
 
-# The seeded workspace (bot.sandbox.slack_seed): alice is a technician, bob an approver.
+# The seeded workspace (immybot_slack_sandbox.slack_seed): alice is a technician, bob an approver.
 TECH, APPROVER = "U0ALICE", "U0BOB"
 OPS_CHANNEL, APPROVAL_CHANNEL = "C0OPS", "C0APPROVE"
 REASON = "Ticket 4711: users need Chrome for the new web portal"

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot.sandbox.immy_schema import ENUMS
-from bot.sandbox.immy_shapes import Shaper
+from immybot_slack_sandbox.immy_schema import ENUMS
+from immybot_slack_sandbox.immy_shapes import Shaper
 
 # From ImmyBot's enums (openapi.json), never from the bot's own models: a fake answers by the contract.
 SESSION_STATUS = tuple(pair.split("=")[0] for pair in ENUMS["SessionStatus"].split())

@@ -9,7 +9,7 @@
 Every Web API call is recorded (`calls`, `wait_for`); Block Kit is validated on every payload (rejections in
 `violations`, soft problems in `warnings`); fault knobs (`rate_limit`, `latency`, `fail`) and a clock knob
 (`advance`) make the unhappy paths testable. `response_url`s and Socket Mode live here too; the driver that
-plays the people is `bot.sandbox.slack_user.SlackDriver`.
+plays the people is `immybot_slack_sandbox.slack_user.SlackDriver`.
 """
 
 from __future__ import annotations
@@ -28,10 +28,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
-from bot.sandbox.server import serve
-from bot.sandbox.slack_methods import METHODS, SlackError
-from bot.sandbox.slack_socket import SocketHub
-from bot.sandbox.slack_state import (
+from immybot_slack_sandbox.server import serve
+from immybot_slack_sandbox.slack_methods import METHODS, SlackError
+from immybot_slack_sandbox.slack_socket import SocketHub
+from immybot_slack_sandbox.slack_state import (
     Call,
     Ephemeral,
     Message,
@@ -44,8 +44,8 @@ from bot.sandbox.slack_state import (
     ViewRecord,
     Violation,
 )
-from bot.sandbox.slack_views_api import VIEW_METHODS
-from bot.sandbox.slack_webhook import handle_webhook
+from immybot_slack_sandbox.slack_views_api import VIEW_METHODS
+from immybot_slack_sandbox.slack_webhook import handle_webhook
 
 JSON_FIELDS = ("blocks", "view", "attachments", "metadata", "files")
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import secrets
 from typing import TYPE_CHECKING, Any
 
-from bot.sandbox.slack_methods import Handler, SlackError, required
-from bot.sandbox.slack_state import Trigger, ViewRecord
-from bot.sandbox.slack_validate import BlockKitError, check_view
+from immybot_slack_sandbox.slack_methods import Handler, SlackError, required
+from immybot_slack_sandbox.slack_state import Trigger, ViewRecord
+from immybot_slack_sandbox.slack_validate import BlockKitError, check_view
 
 if TYPE_CHECKING:
-    from bot.sandbox.slack import FakeSlack
+    from immybot_slack_sandbox.slack import FakeSlack
 
 TRIGGER_TTL_SECONDS = 3.0
 STACK_MAX = 3  # views.open plus two pushes

@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from bot.sandbox.slack import FakeSlack
-    from bot.sandbox.slack_state import Ephemeral, Message
+    from immybot_slack_sandbox.slack import FakeSlack
+    from immybot_slack_sandbox.slack_state import Ephemeral, Message
 
 _LINK = re.compile(r"<([^<>|]+)(?:\|([^<>]*))?>")
 RULE = "─" * 40

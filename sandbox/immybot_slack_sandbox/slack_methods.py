@@ -1,6 +1,6 @@
 """Web API methods of the fake Slack, one function each: `(fake, params) -> response dict`.
 
-A handler raises `SlackError("code")` for `{"ok": false, "error": "code"}`; `bot.sandbox.slack` does auth,
+A handler raises `SlackError("code")` for `{"ok": false, "error": "code"}`; `immybot_slack_sandbox.slack` does auth,
 fault knobs and recording around it. Views live in `slack_views_api`.
 """
 
@@ -11,11 +11,11 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from bot.sandbox.slack_state import Message, SlackChannel, UploadedFile
-from bot.sandbox.slack_validate import BlockKitError, check_message
+from immybot_slack_sandbox.slack_state import Message, SlackChannel, UploadedFile
+from immybot_slack_sandbox.slack_validate import BlockKitError, check_message
 
 if TYPE_CHECKING:
-    from bot.sandbox.slack import FakeSlack
+    from immybot_slack_sandbox.slack import FakeSlack
 
 Handler = Callable[["FakeSlack", dict[str, Any]], dict[str, Any]]
 

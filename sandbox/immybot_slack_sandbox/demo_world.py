@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import Settings
-from bot.sandbox import immy_data
-from bot.sandbox.immy_shapes import Shape
-from bot.sandbox.slack import FakeSlack
-from bot.sandbox.slack_seed import SeededWorkspace, seed_workspace
-from bot.sandbox.slack_user import SlackDriver
-from bot.sandbox.transcript import render_transcript
+from immybot_slack_sandbox import immy_data
+from immybot_slack_sandbox.immy_shapes import Shape
+from immybot_slack_sandbox.slack import FakeSlack
+from immybot_slack_sandbox.slack_seed import SeededWorkspace, seed_workspace
+from immybot_slack_sandbox.slack_user import SlackDriver
+from immybot_slack_sandbox.transcript import render_transcript
 
 PASSING, FAILING = ["Created", "Running", "Passed"], ["Created", "Running", "Failed"]
 
@@ -122,8 +122,8 @@ def _all_text(message: Any) -> str:
 
 @contextlib.asynccontextmanager
 async def demo_world(tmp: Path, make_settings: SettingsFactory, immy_shape: Shape = "full") -> AsyncIterator[DemoWorld]:
-    from bot.sandbox.immy_sandbox import immy_sandbox
     from bot.services import running_bot
+    from immybot_slack_sandbox.immy_sandbox import immy_sandbox
 
     fake = FakeSlack(bot_token="xoxb-demo-bot-token")
     workspace = seed_workspace(fake)

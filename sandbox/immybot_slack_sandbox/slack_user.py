@@ -21,10 +21,10 @@ from urllib.parse import quote, urlencode
 import httpx
 from slack_sdk.signature import SignatureVerifier
 
-from bot.sandbox import slack_payloads as p
-from bot.sandbox.slack import FakeSlack
-from bot.sandbox.slack_state import ViewRecord
-from bot.sandbox.slack_validate import BlockKitError, check_message, check_options, check_view
+from immybot_slack_sandbox import slack_payloads as p
+from immybot_slack_sandbox.slack import FakeSlack
+from immybot_slack_sandbox.slack_state import ViewRecord
+from immybot_slack_sandbox.slack_validate import BlockKitError, check_message, check_options, check_view
 
 ViewRef = ViewRecord | str | None
 
