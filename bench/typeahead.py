@@ -41,6 +41,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import aiohttp
+from ranking import _alnum, matches_somehow  # bench/ranking.py: the same judge of "matches"
 
 from bot.slack.requests import ids
 from immybot_slack_sandbox import slack_payloads as p
@@ -98,15 +99,21 @@ Check = Callable[[str, list[dict]], bool]
 
 
 def answer_check(names: list[str]) -> Check:
-    """Right: at most 100 options and, when some name contains the query, the first option does too."""
-    haystack = "\n".join(" ".join(name.lower().split()) for name in names)
+    """Right, as issue 16 defines matching (punctuation and spacing do not matter): at most 100 options;
+    when some name holds the query's letters and digits, the first option does too; and no option
+    matches the query in no way (`bench/ranking.py`'s independent judge)."""
+    haystack = "\n".join(_alnum(name) for name in names)
 
     def ok(query: str, options: list[dict]) -> bool:
         if len(options) > 100:
             return False
-        if query.lower() not in haystack:
+        shown = [option["text"]["text"] for option in options]
+        if not all(matches_somehow(query, text) for text in shown):
+            return False
+        wanted = _alnum(query)
+        if not wanted or wanted not in haystack:
             return True
-        return bool(options) and query.lower() in options[0]["text"]["text"].lower()
+        return bool(shown) and wanted in _alnum(shown[0])
 
     return ok
 

@@ -48,5 +48,7 @@ def test_fragments_are_slices_of_real_names_and_the_check_is_honest() -> None:
     assert check("lt-0", [option("CONTOSO-LT-0001 · Contoso Ltd · online")])
     assert not check("lt-0", [])  # a name contains it: empty is wrong
     assert not check("lt-0", [option("Notepad++ x64 · Global")])  # found, but not first
-    assert check("lt0", [])  # nothing contains it: empty is right
+    assert not check("lt0", [])  # punctuation does not matter (issue 16): CONTOSO-LT-0001 holds it
+    assert check("qqz", [])  # nothing holds it: empty is right
+    assert not check("lt-0", [option("CONTOSO-LT-0001 · Contoso Ltd · online"), option("Notepad++ x64 · Global")])
     assert not check("zz", [option("x")] * 101)
