@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import httpx
 import pytest
 
 from bot.slack.requests import ids
@@ -59,6 +60,10 @@ async def test_a_killed_replicas_sessions_are_finished_by_the_other(tmp_path: Pa
         running = await wait_for_state(world, request.id, RequestState.RUNNING)
         await wait_for(lambda: world.thread(running), what="the status message")
         holders = await held_by(world, request.id)
+        healths = [await _get(r.url, "/healthz") for r in world.replicas]
+        databases = [h.json()["components"]["database"] for h in healths]
+        assert {d["backend"] for d in databases} == {"postgresql"}
+        assert sorted(d["leases"] for d in databases) == [0, 3]  # the holder follows all three sessions
         assert len(holders) == 1, holders  # one replica follows the request's sessions
         holder_pid = int(holders.pop().split(":")[1])  # a replica is named host:pid:random
         victim = next(r for r in world.replicas if r.process.pid == holder_pid)
@@ -67,6 +72,8 @@ async def test_a_killed_replicas_sessions_are_finished_by_the_other(tmp_path: Pa
         await wait_for(lambda: "took session" in world.log.read_text(), timeout=4 * LEASE_SECONDS, what="a takeover")
         assert asyncio.get_running_loop().time() - killed_at <= 2 * LEASE_SECONDS + 1.0  # + the test's polling
         done = await world.finished(request.id)
+        survivor = next(r for r in world.replicas if r is not victim)
+        assert "immybot_slack_lease_takeovers_total 3.0" in (await _get(survivor.url, "/metrics")).text
 
         assert done.outcome is Outcome.PARTIAL
         assert len(world.run_calls()) == 1
@@ -97,3 +104,8 @@ async def held_by(world: Replicas, request_id: int) -> set[str]:
         await asyncio.sleep(0.05)
     return set()
 
+
+
+async def _get(base: str, path: str) -> httpx.Response:
+    async with httpx.AsyncClient() as client:
+        return await client.get(base.rstrip("/") + path)
