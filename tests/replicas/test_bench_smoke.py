@@ -16,7 +16,8 @@ pytestmark = pytest.mark.bench  # a benchmark script run in a subprocess: `pytes
 
 def test_replicas_bench_smoke(pg_server: PgServer) -> None:  # the fixture: skipped only where no server starts
     out = subprocess.run(
-        [sys.executable, "bench/replicas.py", "--transitions", "40", "--sessions", "20", "--lease", "0.3"],
+        [sys.executable, "bench/replicas.py", "--transitions", "40", "--sessions", "20", "--lease", "0.3",
+         "--rounds", "1"],
         cwd=REPO, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert out.returncode == 0, out.stderr
