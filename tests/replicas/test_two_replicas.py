@@ -68,9 +68,7 @@ async def test_a_killed_replicas_sessions_are_finished_by_the_other(tmp_path: Pa
         holder_pid = int(holders.pop().split(":")[1])  # a replica is named host:pid:random
         victim = next(r for r in world.replicas if r.process.pid == holder_pid)
         victim.kill()  # SIGKILL: no release, its leases must run out
-        killed_at = asyncio.get_running_loop().time()
         await wait_for(lambda: "took session" in world.log.read_text(), timeout=4 * LEASE_SECONDS, what="a takeover")
-        assert asyncio.get_running_loop().time() - killed_at <= 2 * LEASE_SECONDS + 1.0  # + the test's polling
         done = await world.finished(request.id)
         survivor = next(r for r in world.replicas if r is not victim)
         assert "immybot_slack_lease_takeovers_total 3.0" in (await _get(survivor.url, "/metrics")).text
@@ -109,3 +107,24 @@ async def held_by(world: Replicas, request_id: int) -> set[str]:
 async def _get(base: str, path: str) -> httpx.Response:
     async with httpx.AsyncClient() as client:
         return await client.get(base.rstrip("/") + path)
+
+
+async def test_a_replica_stopping_cleanly_hands_its_sessions_over_without_a_takeover(
+    tmp_path: Path, pg_url: str
+) -> None:
+    async with replicas(tmp_path, pg_url) as world:
+        _script(world, 2, running_polls=60)
+        request = await request_via_modal(world.on(0), world.ws.requester,
+                                          **{ids.COMPUTERS_BLOCK: computer_ids(world, 2)})  # type: ignore[arg-type]
+        card = world.approval_card(request.id)
+        await world.on(1).driver.click(DIRECT_APPROVER, card.channel, card.ts, APPROVE)
+        await wait_for_state(world, request.id, RequestState.RUNNING)
+        holder_pid = int((await held_by(world, request.id)).pop().split(":")[1])
+        leaving = next(r for r in world.replicas if r.process.pid == holder_pid)
+        leaving.process.terminate()  # SIGTERM: the bot stops cleanly and gives its leases back
+        assert await leaving.process.wait() == 0
+        done = await world.finished(request.id)
+        staying = next(r for r in world.replicas if r is not leaving)
+
+        assert "immybot_slack_lease_takeovers_total 0.0" in (await _get(staying.url, "/metrics")).text
+        assert len(world.summaries(done)) == 1 and len(world.thread(done)) == 3
