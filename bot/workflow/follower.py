@@ -174,12 +174,14 @@ class Follower:
         self.claim_now.set() if self.leases.shared else self._follow(request)
 
     def adopt(self, request: Request, session_ids: set[int]) -> None:
-        """Follow these sessions of `request`, claimed under a lease (shared mode)."""
-        followed = self._followed.get(request.id)
-        if followed is None:
-            self._follow(request, spread=True, only=session_ids)
-            return
-        for session_id in session_ids - followed.pending:
+        """Follow these sessions of `request`, claimed under a lease (shared mode); take in a cancel asked for
+        on another replica (`request` is as stored)."""
+        if (followed := self._followed.get(request.id)) is None:
+            return self._follow(request, spread=True, only=session_ids)
+        cancel = request.cancel_requested and not followed.request.cancel_requested
+        if cancel:  # every pending session is visited at once: the cancel goes out
+            followed.request = followed.request.model_copy(update={"cancel_requested": True})
+        for session_id in (session_ids | followed.pending) if cancel else session_ids - followed.pending:
             if any(s.session_id == session_id and not s.terminal for s in followed.request.sessions):
                 followed.pending.add(session_id)
                 self._schedule((request.id, session_id), 0.0)

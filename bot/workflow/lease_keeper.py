@@ -3,8 +3,10 @@
 Every third of a lease (or at once when this replica just started sessions): renew what it holds and
 drop from the follower what it no longer holds (another replica took it over), then claim the due
 sessions nobody holds — new runs, a released replica's, or a dead replica's once its lease ran out —
-and hand them to the follower. A dead replica's sessions are therefore claimed within one lease plus
-a third of one. On shutdown the leases are given back, so a restart or another replica carries on at once.
+and hand them to the follower (with the requests as stored, so a cancel asked for on another
+replica reaches the holder within a third of a lease). A dead replica's sessions are therefore
+claimed within one lease plus a third of one. On shutdown the leases are given back, so a restart or
+another replica carries on at once.
 """
 
 from __future__ import annotations
@@ -66,3 +68,6 @@ async def _tick(follower: _Follows, leases: SessionLeases, load: Callable[[int],
                      extra={"request_id": claim.request_id})  # fmt: skip
     for request_id, session_ids in by_request.items():
         follower.adopt(await load(request_id), session_ids)
+    # a cancel asked for on another replica reaches the holder through the database
+    for request_id in {rid for rid, _ in follower.followed_keys()} - by_request.keys():
+        follower.adopt(await load(request_id), set())

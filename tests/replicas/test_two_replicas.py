@@ -128,3 +128,23 @@ async def test_a_replica_stopping_cleanly_hands_its_sessions_over_without_a_take
 
         assert "immybot_slack_lease_takeovers_total 0.0" in (await _get(staying.url, "/metrics")).text
         assert len(world.summaries(done)) == 1 and len(world.thread(done)) == 3
+
+
+async def test_a_cancel_asked_for_on_the_other_replica_reaches_the_holder(tmp_path: Path, pg_url: str) -> None:
+    async with replicas(tmp_path, pg_url) as world:
+        _script(world, 2, running_polls=400)  # runs until cancelled
+        request = await request_via_modal(world.on(0), world.ws.requester,
+                                          **{ids.COMPUTERS_BLOCK: computer_ids(world, 2)})  # type: ignore[arg-type]
+        card = world.approval_card(request.id)
+        await world.on(0).driver.click(DIRECT_APPROVER, card.channel, card.ts, APPROVE)
+        await wait_for_state(world, request.id, RequestState.RUNNING)
+        holder_pid = int((await held_by(world, request.id)).pop().split(":")[1])
+        other = next(n for n, r in enumerate(world.replicas) if r.process.pid != holder_pid)
+        answer = await world.on(other).driver.slash(DIRECT_APPROVER, world.ws.ops_channel, f"cancel {request.id}")
+        assert answer.status == 200
+        done = await world.finished(request.id)
+
+        cancels = world.immy.immybot.requests_to("/api/v1/maintenance-sessions/*/cancel")
+        assert len(cancels) == 2
+        assert {s.status for s in done.sessions} == {"Cancelled"}
+        assert len(world.summaries(done)) == 1
