@@ -135,6 +135,7 @@ class Settings(BaseSettings):
     audit_db: Path = Path("./immybot-slack.db")
     database_url: SecretStr | None = None  # postgresql://…: state in PostgreSQL (SPEC §9); unset: SQLite
     lease_seconds: float = Field(default=30.0, gt=0)
+    database_pool_size: int = Field(default=10, ge=2, le=200)  # connections per replica (PostgreSQL only)
     audit_checkpoint_channel: str | None = None  # default: APPROVAL_CHANNEL (SPEC §10)
     audit_checkpoint_minutes: float = Field(default=60.0, gt=0)
     session_poll_seconds: float = Field(default=15.0, ge=0.2)

@@ -145,11 +145,15 @@ def summarize(components: dict[str, dict[str, Any]]) -> tuple[int, dict[str, Any
 # ---- probes for the real dependencies ---------------------------------------------------------------
 
 
-def store_probe(store: Any) -> Probe:
-    """A cheap read through the store's own connection (`schema_version()`)."""
+def store_probe(store: Any, *, backend: str = "sqlite", leases: Any = None) -> Probe:
+    """A cheap read through the store's own connection (`schema_version()`); with replicas (SPEC §9),
+    also this replica's name and how many session leases it holds."""
 
     async def probe() -> Mapping[str, Any]:
-        return {"schema_version": await store.schema_version()}
+        found: dict[str, Any] = {"backend": backend, "schema_version": await store.schema_version()}
+        if leases is not None and leases.shared:
+            found |= {"replica": leases.owner, "leases": await leases.held()}
+        return found
 
     return probe
 

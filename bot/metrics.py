@@ -55,6 +55,11 @@ REQUESTS = Counter(
 )
 APPROVALS = Counter(f"{PREFIX}_approvals", "Requests approved (auto-approved previews included).", registry=REGISTRY)
 DENIALS = Counter(f"{PREFIX}_denials", "Requests denied by an approver.", registry=REGISTRY)
+LEASE_TAKEOVERS = Counter(
+    f"{PREFIX}_lease_takeovers",
+    "Sessions this replica took over from another whose lease ran out (PostgreSQL replicas, SPEC §9).",
+    registry=REGISTRY,
+)
 EXPIRIES = Counter(f"{PREFIX}_expiries", "Requests that expired undecided (APPROVAL_TTL_HOURS).", registry=REGISTRY)
 REFUSALS = Counter(
     f"{PREFIX}_refusals",

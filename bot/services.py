@@ -37,9 +37,10 @@ from bot.slack.notices import ExpiryNotices
 from bot.slack.requests.deps import RequestsDeps
 from bot.store import Store
 from bot.store.audit import audit_csv
+from bot.store.select import Selected, open_store
 from bot.web import MAX_CONNECTIONS, build_web_app
 from bot.web_server import serve
-from bot.workflow.checkpoints import Checkpointer
+from bot.workflow.checkpoints import Checkpoint, Checkpointer
 from bot.workflow.expiry import expiry_loop
 from bot.workflow.follower import Follower
 from bot.workflow.policy import Policy
@@ -56,7 +57,7 @@ class Services:
     """Every long-lived part, for `running_bot`, tests and the demo (the Slack features never see it)."""
 
     settings: Settings
-    store: Store
+    store: Store | Any  # a PgStore with DATABASE_URL (SPEC §9)
     requests: RequestService
     policy: Policy
     immybot: ImmyBotClient
@@ -68,6 +69,7 @@ class Services:
     catalog_ready: asyncio.Task[None] | None = None  # the first catalog load (it never raises)
     checkpoints: Checkpointer | None = None  # audit checkpoints in Slack (SPEC §10)
     background: set[asyncio.Task[Any]] = field(default_factory=set)
+    selected: Selected | None = None  # the backend, this replica's leases and singletons
 
 
 # The first catalog load is retried until it succeeds (SPEC §5): from a few seconds, doubling, capped
@@ -93,10 +95,11 @@ async def build_services(settings: Settings) -> AsyncIterator[Services]:
     from bot.slack.reports.reporter import make_reporter
 
     async with contextlib.AsyncExitStack() as stack:
-        store = await Store.open(settings.audit_db)
+        selected = await open_store(settings, on_takeover=metrics.LEASE_TAKEOVERS.inc)
+        store = selected.store
         stack.push_async_callback(store.close)
         client = make_client(settings)
-        checkpoints = _checkpointer(settings, store, client)
+        checkpoints = _checkpointer(settings, selected, client)
         stack.push_async_callback(checkpoints.aclose)  # pushed early: runs after every other part stopped
         app = make_app(settings, client)
         policy = policy_from_settings(settings, SlackGroupDirectory(client))
@@ -121,16 +124,17 @@ async def build_services(settings: Settings) -> AsyncIterator[Services]:
             poll_seconds=settings.session_poll_seconds,
             max_wait=timedelta(hours=settings.session_max_wait_hours),
             on_session_end=lambda outcome: metrics.SESSIONS.labels(outcome).inc(),
+            leases=selected.leases,
         )
         health = HealthCheck(
-            database=store_probe(store),
+            database=store_probe(store, backend=selected.backend, leases=selected.leases),
             slack=slack_probe(client),
             immybot_token=token_probe(immybot),
             catalog=lambda: catalog,
             refresh_minutes=settings.catalog_refresh_minutes,
         )
         services = Services(settings, store, service, policy, immybot, catalog, follower, client, app, health,
-                            catalog_ready=catalog_ready, checkpoints=checkpoints)
+                            catalog_ready=catalog_ready, checkpoints=checkpoints, selected=selected)
         home = HomeDeps(service, policy, client)
         modal = RequestsDeps(service, policy, client, catalog, settings.approval_channel, settings.max_targets,
                              follower.start_in_background)
@@ -146,7 +150,8 @@ async def build_services(settings: Settings) -> AsyncIterator[Services]:
         stack.push_async_callback(follower.aclose)
         every = min(EXPIRY_CHECK_MAX_SECONDS, max(0.2, settings.approval_ttl_hours * 3600 / 10))
         notices = ExpiryNotices(client, settings.approval_ttl_hours)
-        expiry = asyncio.create_task(expiry_loop(service, every, notices.expired), name="expiry-loop")
+        expiring = expiry_loop(service, every, notices.expired, selected.singletons)
+        expiry = asyncio.create_task(expiring, name="expiry-loop")
         stack.push_async_callback(_cancel, expiry)
         await checkpoints.start()
         yield services
@@ -166,13 +171,20 @@ def policy_from_settings(settings: Settings, groups: GroupDirectory) -> Policy:
     )
 
 
-def _checkpointer(settings: Settings, store: Store, client: AsyncWebClient) -> Checkpointer:
+def _checkpointer(settings: Settings, selected: Selected, client: AsyncWebClient) -> Checkpointer:
     async def head() -> tuple[int, str] | None:
-        async with store.read() as tx:
+        async with selected.store.read() as tx:
             return await tx.audit_head()
 
     poster = SlackCheckpoints(client, settings.checkpoint_channel)
-    return Checkpointer(head, poster.post, every_seconds=settings.audit_checkpoint_minutes * 60)
+
+    async def post(checkpoint: Checkpoint) -> None:
+        # replicas: one posts at a time (each at its own cadence); SQLite: always this one
+        async with selected.singletons.singleton("checkpoints") as mine:
+            if mine:
+                await poster.post(checkpoint)
+
+    return Checkpointer(head, post, every_seconds=settings.audit_checkpoint_minutes * 60)
 
 
 async def _cancel(task: asyncio.Task[Any]) -> None:

@@ -7,6 +7,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
+from bot.workflow.leases import LocalSingletons, Singletons
 from bot.workflow.model import Request
 
 
@@ -20,14 +21,19 @@ async def expiry_loop(
     service: Expirer,
     every_seconds: float,
     on_expired: Callable[[Request], Awaitable[None]],
+    singletons: Singletons | None = None,
 ) -> None:
     """Every `every_seconds`: expire due requests (audited) and call `on_expired` for each.
 
-    Runs until cancelled; a failing pass or callback is logged and the loop carries on.
+    Runs until cancelled; a failing pass or callback is logged and the loop carries on. With replicas,
+    one of them runs each pass (`singletons`); the expiry itself is a compare-and-set either way.
     """
+    once = singletons or LocalSingletons()
     while True:
         try:
-            for request in await service.expire_due():
+            async with once.singleton("expiry") as mine:
+                expired = await service.expire_due() if mine else []
+            for request in expired:
                 try:
                     await on_expired(request)
                 except Exception:

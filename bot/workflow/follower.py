@@ -8,6 +8,7 @@ polled at an even rate, not in bursts), then every `poll_seconds` ±10%, backing
 small gap apart (up to 4× the even rate, to catch up) and each yields to the event loop first.
 Faults (429, 5xx, HTML) are retried later and never stop the loop. Only status changes are
 written (`update_session`), so a restarted bot resumes from the database (`start()`).
+With shared `leases` (PostgreSQL replicas) it follows only what it claimed: see `lease_keeper`.
 
 When every session of a request is terminal (or timed out after `max_wait`): `finish` (audits
 `request.finished`), then `claim_report`, then the summary is posted. Claim first, then post: a
@@ -31,6 +32,8 @@ from typing import Any
 from bot.logs import request_context
 from bot.retry import RetryPolicy, retry_call
 from bot.workflow.errors import BackendRejected, BackendUnavailable, DomainError, SessionsNotDone
+from bot.workflow.lease_keeper import keep_leases
+from bot.workflow.leases import LocalLeases, SessionLeases
 from bot.workflow.lifecycle import Lifecycle
 from bot.workflow.model import (
     TERMINAL_SESSION_STATUSES,
@@ -80,8 +83,11 @@ class Follower:
         start_backoff_cap: float = 60.0,
         on_session_end: Callable[[str], None] | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        leases: SessionLeases | None = None,
     ) -> None:
         self._service = service
+        self.leases: SessionLeases = leases or LocalLeases()
+        self.claim_now = asyncio.Event()  # set when this replica started sessions: claim them at once
         self._sessions = sessions
         self._reporter = reporter
         self.poll_seconds = poll_seconds
@@ -91,7 +97,7 @@ class Follower:
         self._limit = asyncio.Semaphore(concurrency)
         self._on_session_end = on_session_end
         self._clock = clock
-        self.starter = Starter(service, sessions, reporter, on_running=self._follow, limit=self._limit,
+        self.starter = Starter(service, sessions, reporter, on_running=self._on_running, limit=self._limit,
                                backoff_base=start_backoff_base, backoff_cap=start_backoff_cap)  # fmt: skip
         self._followed: dict[int, _Followed] = {}
         self._delays: dict[_Key, float] = {}
@@ -117,8 +123,12 @@ class Follower:
             self._loops.append(asyncio.create_task(self._worker(), name=f"follower-worker-{n}"))
         for request in await self._service.in_states(RequestState.APPROVED, RequestState.STARTING):
             self.starter.start_in_background(request.id)
-        for request in await self._service.in_states(RequestState.RUNNING):
-            self._follow(request, spread=True)
+        if self.leases.shared:  # sessions in flight are claimed under leases, by whichever replica
+            keeper = keep_leases(self, self.leases, self._service.get)
+            self._loops.append(asyncio.create_task(keeper, name="follower-leases"))
+        else:
+            for request in await self._service.in_states(RequestState.RUNNING):
+                self._follow(request, spread=True)
         for request in await self._service.in_states(RequestState.FINISHED):
             if not request.reported:
                 self._spawn(self._report(request), f"report-{request.id}")
@@ -134,7 +144,7 @@ class Follower:
             followed = self._followed.get(request_id)
             if followed is None:
                 request = await self._service.get(request_id)
-                if request.state is RequestState.RUNNING:
+                if request.state is RequestState.RUNNING and not self.leases.shared:  # shared: the holder cancels
                     self._follow(request)
                 return  # approved/starting: the lifecycle made it cancelled, the starter stops by itself
             followed.request = followed.request.model_copy(update={"cancel_requested": True})
@@ -160,11 +170,40 @@ class Follower:
 
     # ---- following -----------------------------------------------------------------------------
 
-    def _follow(self, request: Request, *, spread: bool = False) -> None:
+    def _on_running(self, request: Request) -> None:  # shared: its sessions are due, unowned: claim them now
+        self.claim_now.set() if self.leases.shared else self._follow(request)
+
+    def adopt(self, request: Request, session_ids: set[int]) -> None:
+        """Follow these sessions of `request`, claimed under a lease (shared mode); take in a cancel asked for
+        on another replica (`request` is as stored)."""
+        if (followed := self._followed.get(request.id)) is None:
+            return self._follow(request, spread=True, only=session_ids)
+        cancel = request.cancel_requested and not followed.request.cancel_requested
+        if cancel:  # every pending session is visited at once: the cancel goes out
+            followed.request = followed.request.model_copy(update={"cancel_requested": True})
+        for session_id in (session_ids | followed.pending) if cancel else session_ids - followed.pending:
+            if any(s.session_id == session_id and not s.terminal for s in followed.request.sessions):
+                followed.pending.add(session_id)
+                self._schedule((request.id, session_id), 0.0)
+
+    def drop(self, request_id: int, session_id: int) -> None:
+        """Stop following a session whose lease another replica took (it now reports it)."""
+        if (followed := self._followed.get(request_id)) is None or followed.finishing:
+            return
+        followed.pending.discard(session_id)
+        self._generations.pop((request_id, session_id), None)
+        if not followed.pending:  # the replica that took the rest over finishes and reports it
+            del self._followed[request_id]
+
+    def followed_keys(self) -> set[tuple[int, int]]:
+        return {(rid, sid) for rid, f in self._followed.items() for sid in f.pending}
+
+    def _follow(self, request: Request, *, spread: bool = False, only: set[int] | None = None) -> None:
         if request.id in self._followed:
             return
         since = request.updated_at if spread else self._clock()  # record_started stamped updated_at
         pending = {s.session_id for s in request.sessions if not s.terminal}
+        pending &= pending if only is None else only
         followed = _Followed(request, since + self.max_wait, pending)
         self._followed[request.id] = followed
         for session_id in pending:
@@ -247,6 +286,8 @@ class Follower:
         waiting = status in WAITING_SESSION_STATUSES
         self._delays[key] = min(delay * BACKOFF, self.poll_cap) if waiting else self.poll_seconds
         self._reschedule(followed, session_id, self._delays[key])
+        if self.leases.shared:  # where a replica taking this session over would pick it up
+            await self.leases.reschedule(*key, self._clock() + timedelta(seconds=self._delays[key]))
 
     def _reschedule(self, followed: _Followed, session_id: int, delay: float) -> None:
         if followed.request.cancel_requested and session_id not in followed.cancel_sent:
@@ -271,6 +312,8 @@ class Follower:
 
     async def _show(self, request: Request) -> None:
         try:
+            if self.leases.shared and not await self.leases.may_show(request.id):
+                return
             await self._reporter.progress(request)
         except Exception:
             log.exception("could not update the status message")
@@ -289,7 +332,9 @@ class Follower:
             try:
                 request = await self._retrying(lambda: self._service.finish(request_id), "finish")
             except (SessionsNotDone, DomainError) as error:
-                log.error("could not finish the request: %s", error)
+                # shared: another replica follows the request's other sessions and finishes it
+                shared = self.leases.shared and isinstance(error, SessionsNotDone)
+                log.log(logging.INFO if shared else logging.ERROR, "could not finish the request: %s", error)
                 self._followed.pop(request_id, None)
                 return
             self._followed.pop(request_id, None)

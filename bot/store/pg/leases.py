@@ -1,0 +1,66 @@
+"""`PgLeases`: the follower's `SessionLeases` on PostgreSQL's `session_watch` rows (SPEC §9).
+
+One instance per replica, named by `owner` (host:pid:random, unique per process start so a restarted
+replica never mistakes a dead one's leases for its own). The clock is the wall clock of the replica:
+replicas' clocks must agree to well within a lease (NTP), as for any lease scheme.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from bot.store.pg.store import PgStore
+from bot.workflow.leases import Claimed
+
+
+def replica_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+class PgLeases:
+    shared = True
+
+    def __init__(
+        self,
+        store: PgStore,
+        *,
+        lease_seconds: float,
+        owner: str | None = None,
+        batch: int = 100,
+        on_takeover: Callable[[int], None] | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._store = store
+        self.owner = owner or replica_name()
+        self.lease_seconds = lease_seconds
+        self._lease = timedelta(seconds=lease_seconds)
+        self._batch = batch
+        self._on_takeover = on_takeover
+        self._clock = clock
+
+    async def claim_due(self) -> list[Claimed]:
+        claims = await self._store.claim_due(self.owner, self._clock(), self._lease, self._batch)
+        taken = sum(1 for c in claims if c.taken_over_from)
+        if taken and self._on_takeover is not None:
+            self._on_takeover(taken)
+        return [Claimed(c.request_id, c.session_id, c.taken_over_from) for c in claims]
+
+    async def renew(self) -> set[tuple[int, int]]:
+        return await self._store.renew(self.owner, self._clock(), self._lease)
+
+    async def reschedule(self, request_id: int, session_id: int, next_poll_at: datetime) -> None:
+        await self._store.reschedule(self.owner, request_id, session_id, next_poll_at)
+
+    async def release(self) -> None:
+        await self._store.release(self.owner)
+
+    async def may_show(self, request_id: int) -> bool:
+        holder = await self._store.request_holder(request_id, self._clock())
+        return holder is None or holder == self.owner
+
+    async def held(self) -> int:
+        return len(await self._store.leases(self.owner, self._clock()))
