@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from bot.workflow.model import Request
 
@@ -36,4 +36,25 @@ async def expiry_loop(
             raise
         except Exception:
             log.exception("expiry pass failed")
+        await asyncio.sleep(every_seconds)
+
+
+T = TypeVar("T")
+
+
+async def tick_loop(tick: Callable[[], Awaitable[list[T]]], every_seconds: float,
+                    on_done: Callable[[T], Awaitable[None]]) -> None:
+    """Every `every_seconds`: one `tick()` (a singleton-style pass, e.g. reminders), then `on_done` for
+    each thing it did. Runs until cancelled; a failing pass or callback is logged and it carries on."""
+    while True:
+        try:
+            for item in await tick():
+                try:
+                    await on_done(item)
+                except Exception:
+                    log.exception("tick callback failed")
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("tick failed")
         await asyncio.sleep(every_seconds)
