@@ -95,6 +95,18 @@ class Policy:
         self._scopes[user] = (self._monotonic() + self._cache_seconds, scope)
         return scope
 
+    async def visible(self, user: str, requests: list[Request]) -> list[Request]:
+        """The requests whose every computer is in `user`'s tenants (all of them without `scopes`)."""
+        if self.doc.scopes is None:
+            return requests
+        scope = await self.tenants(user)
+        return [r for r in requests if rules.may_target(scope, [(c.tenant_id, c.tenant_name)
+                                                                  for c in r.targets.computers]) is None]
+
+    async def decidable(self, user: str, requests: list[Request]) -> list[Request]:
+        """The pending requests `user` may decide (their rule's approvers, escalation contacts)."""
+        return [r for r in requests if await self.may_decide(user, r)]
+
     @property
     def min_ttl(self) -> timedelta:
         """The shortest approval time any rule may give (expiry looks at requests at least this old)."""

@@ -54,13 +54,14 @@ class Commands:
     def __init__(self, deps: CommandsDeps) -> None:
         self.deps = deps
 
-    async def status(self, respond: AsyncRespond, query: str) -> None:
+    async def status(self, respond: AsyncRespond, query: str, user: str) -> None:
         if not query:
             text, blocks = refusal("Name a computer: `/immy status PC-ACME-01`.")
             await respond(text=text, blocks=blocks, response_type="ephemeral")
             return
         folded = query.casefold()
-        rows = self.deps.catalog.search_computers(query, limit=100)
+        scope = await self.deps.policy.tenants(user)  # only their tenants' computers (SPEC §6)
+        rows = self.deps.catalog.search_computers(query, limit=100, scope=None if scope.every else scope)
         exact = [r for r in rows if r.name.casefold() == folded]
         partial = [r for r in rows if folded in r.name.casefold()]
         chosen = exact[0] if exact else (partial[0] if len(partial) == 1 else None)
@@ -172,7 +173,8 @@ def register(app: AsyncApp, deps: CommandsDeps) -> None:
             await open_request_modal(deps.modal, client, trigger_id=command.trigger_id,
                                      channel_id=command.channel_id, prefill=rest)
         elif sub == "requests":
-            text, blocks = requests_list(await deps.requests.recent_for(command.user_id, 10))
+            mine = await deps.policy.visible(command.user_id, await deps.requests.recent_for(command.user_id, 10))
+            text, blocks = requests_list(mine)
             await ack(text=text, blocks=blocks)
         elif sub == "status":
             await ack()
@@ -181,7 +183,7 @@ def register(app: AsyncApp, deps: CommandsDeps) -> None:
                 text, blocks = refusal(NOT_A_REQUESTER)
                 await respond(text=text, blocks=blocks, response_type="ephemeral")
                 return
-            await commands.status(respond, search_query(rest))
+            await commands.status(respond, search_query(rest), command.user_id)
         elif sub == "cancel":
             await ack()
             if await first_delivery(body):

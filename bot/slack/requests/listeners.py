@@ -102,7 +102,11 @@ def register(app: AsyncApp, deps: RequestsDeps) -> None:
     @app.options(ids.COMPUTERS_ACTION)
     async def computer_suggestions(ack: AsyncAck, body: dict[str, Any]) -> None:
         query = await typed(body)
-        rows = deps.catalog.search_computers(query, limit=OPTIONS_LIMIT) if query else []
+        if not query:
+            rows = []
+        else:  # only the person's tenants (SPEC §6), filtered inside the ranked search before the limit
+            scope = await deps.policy.tenants(str(body["user"]["id"]))
+            rows = deps.catalog.search_computers(query, limit=OPTIONS_LIMIT, scope=None if scope.every else scope)
         await ack(options=computer_options([(r.id, r.name, r.tenant_name, r.online) for r in rows]))
 
     @app.view(ids.REQUEST_MODAL)
