@@ -131,13 +131,17 @@ class Policy:
 
     async def may_decide(self, actor: str, request: Request | None) -> bool:
         """An approver of this request: its rule's approvers, and `escalate_to` once it is escalated."""
+        reminders = self.doc.reminders
+        if request is not None and request.escalated and reminders is not None:
+            if await self._named(actor, reminders.escalate_to):
+                return True
         rule = request.rule if request is not None else None
-        if request is None or rule is None or rule.implicit:
+        if rule is None or rule.implicit:
             return await self.is_approver(actor)
-        named = set(rule.approvers)
-        if request.escalated and self.doc.reminders is not None:
-            named |= self.doc.reminders.escalate_to
-        return actor in named or await self._in_any(actor, frozenset(i for i in named if rules.is_group(i)))
+        return await self._named(actor, frozenset(rule.approvers))
+
+    async def _named(self, user: str, identities: frozenset[str]) -> bool:
+        return user in identities or await self._in_any(user, frozenset(i for i in identities if rules.is_group(i)))
 
     async def _in_any(self, user: str, groups: frozenset[str]) -> bool:
         for group in sorted(groups):
