@@ -20,6 +20,8 @@ first option does not contain it. Resident memory is the bot process's own VmRSS
 
     python bench/typeahead.py            # full size
     python bench/typeahead.py --small    # 10x smaller, for the smoke test
+    python bench/typeahead.py --small --policy   # + the computer typeahead again, from a bot with a
+                                                 #   20-scope POLICY_FILE (the technician in 3 scopes)
 """
 
 from __future__ import annotations
@@ -268,7 +270,22 @@ async def sample_answers(senders: dict[str, Sender], queries: dict[str, list[str
     return fullest
 
 
-async def bench(small: bool, scale: int | None = None) -> dict[str, Any]:
+def scoped_policy(folder: str, tenants: list[dict[str, Any]], user: str) -> tuple[str, Any]:
+    """A 20-scope POLICY_FILE (bench/policy_scope.py's) naming `user` in 3 scopes; its path and their tenants."""
+    from policy_scope import policy_text
+
+    from bot.policy_file import load_policy
+    from bot.workflow.rules import tenants_for
+
+    text = policy_text(tenants, 20, random.Random(7))
+    for lead in ("U0LEAD03", "U0LEAD07", "U0LEAD11"):
+        text = text.replace(lead, user)
+    path = Path(folder) / "policy.yml"
+    path.write_text(text)
+    return str(path), tenants_for(load_policy(path), user, frozenset())
+
+
+async def bench(small: bool, scale: int | None = None, policy: bool = False) -> dict[str, Any]:
     scale = scale or (10 if small else 1)
     sizes = {"global": 20_000 // scale, "local": 2_000 // scale, "computers": 50_000 // scale}
     n_queries, n_commands = 1000 // scale, 200 // scale
@@ -332,6 +349,20 @@ async def bench(small: bool, scale: int | None = None) -> dict[str, Any]:
                                       lambda n: views_open_load(http, bot_url, fake, ws.requester, n, 20, ours),
                                       lambda n: views_open_load(http, floor_url, fake, ws.requester, n, 20, ref))
                     result["views_open"] = ratios(ours, ref, throughput=False)
+                    if policy:  # the same computer queries, from a bot whose POLICY_FILE scopes the technician
+                        path, scope = scoped_policy(tmp, data.tenants, ws.requester)
+                        names = [c["computerName"] for c in data.computers
+                                 if scope.contains(c["tenantId"], c["tenantName"])]
+                        scoped_config = {**config, "policy_file": path, "db": "bench-policy.db"}
+                        async with child([SCRIPT, "--serve", "bot"], scoped_config, ca) as scoped:
+                            url = scoped["url"] + "/slack/events"
+                            async with http.post(url, data=b"", headers=signed(b"")) as response:
+                                await response.read()
+                            senders = [sender(url, ids.COMPUTERS_BLOCK, ids.COMPUTERS_ACTION),
+                                       sender(floor_url, ids.COMPUTERS_BLOCK, ids.COMPUTERS_ACTION)]
+                            result["computers_with_policy"] = {
+                                "scopes": 20, "computers_in_scope": len(names),
+                                **await typeahead(senders, queries["computers"], answer_check(names))}
                 memory = rss_mb(bot["pid"])
                 result["rss_mb_bot_end"], result["rss_mb_bot_peak"] = memory["VmRSS"], memory["VmHWM"]
     goals = {
@@ -361,7 +392,8 @@ def settings_for(config: dict[str, Any]) -> Any:
         slack_api_url=config["api_url"], immybot_base_url=env["IMMYBOT_BASE_URL"],
         immybot_tenant_id=env["IMMYBOT_TENANT_ID"], immybot_client_id=env["IMMYBOT_CLIENT_ID"],
         immybot_client_secret=env["IMMYBOT_CLIENT_SECRET"], immybot_authority_host=env["IMMYBOT_AUTHORITY_HOST"],
-        approval_channel="C0APPROVE", approvers="U0BOB", audit_db=Path(config["tmp"]) / "bench.db",
+        approval_channel="C0APPROVE", approvers="U0BOB", audit_db=Path(config["tmp"]) / config.get("db", "bench.db"),
+        policy_file=config.get("policy_file"),
         catalog_refresh_minutes=60, port=0, log_level="ERROR", log_format="text",
     )
 
@@ -382,6 +414,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--small", action="store_true", help="10x smaller catalog and load")
     parser.add_argument("--scale", type=int, default=None, help="divide catalog and load by this (tests: 100)")
+    parser.add_argument("--policy", action="store_true", help="also the computer typeahead with a 20-scope policy")
     parser.add_argument("--serve", choices=("bot",), help=argparse.SUPPRESS)  # the bot's child process
     args = parser.parse_args(argv)
     import logging
@@ -392,7 +425,7 @@ def main(argv: list[str] | None = None) -> int:
 
         run_event_loop(serve_bot(json.loads(os.environ["BENCH_CONFIG"])))
         return 0
-    print(json.dumps(asyncio.run(bench(args.small, args.scale))), flush=True)
+    print(json.dumps(asyncio.run(bench(args.small, args.scale, args.policy))), flush=True)
     return 0
 
 

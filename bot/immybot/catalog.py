@@ -105,8 +105,8 @@ class CatalogCache:
         self._snapshot = _Snapshot()
         self._refresh_task: asyncio.Task[None] | None = None
         self._load_lock = asyncio.Lock()
-        self._scoped_table: ComputerTable | None = None  # the snapshot `_scope_sets` was resolved against
-        self._scope_sets: dict[Tenants, frozenset[int]] = {}
+        self._scoped_table: ComputerTable | None = None  # the snapshot `_scope_masks` were built for
+        self._scope_masks: dict[Tenants, bytes] = {}
 
     @classmethod
     def from_rows(cls, software: Iterable[SoftwareLike], computers: Iterable[ComputerLike]) -> CatalogCache:
@@ -238,9 +238,7 @@ class CatalogCache:
         table = self._snapshot.computers
         keep = None
         if scope is not None and not scope.every:
-            allowed = self._scope_set(table, scope)
-            tenant_of = table.tenant
-            keep = lambda p: tenant_of[p] in allowed  # noqa: E731 - the hot path: one test per row
+            keep = self._scope_mask(table, scope).__getitem__  # 1 for a row in scope: one index per row
         rows = ranked_search(table.index, query, limit, table.names, keep)
         if len(rows) < limit:
             seen, ids = set(rows), table.ids
@@ -255,14 +253,15 @@ class CatalogCache:
                         break
         return table.rows(rows)
 
-    def _scope_set(self, table: ComputerTable, scope: Tenants) -> frozenset[int]:
-        """The scope's tenant numbers in this table, resolved once per (scope, snapshot)."""
+    def _scope_mask(self, table: ComputerTable, scope: Tenants) -> bytes:
+        """Per row of this table, 1 when its tenant is in `scope`: built once per (scope, snapshot)."""
         if self._scoped_table is not table:
-            self._scoped_table, self._scope_sets = table, {}
-        allowed = self._scope_sets.get(scope)
-        if allowed is None:
-            allowed = self._scope_sets[scope] = scope.resolve(table.tenants) or frozenset()
-        return allowed
+            self._scoped_table, self._scope_masks = table, {}
+        mask = self._scope_masks.get(scope)
+        if mask is None:
+            allowed = scope.resolve(table.tenants) or frozenset()
+            mask = self._scope_masks[scope] = bytes(map(allowed.__contains__, table.tenant))
+        return mask
 
     def software_by_key(self, key: str) -> CachedSoftware | None:
         """`"Global:714"` → the item (the key is `SoftwareItem.key` / `Software.key`)."""

@@ -93,16 +93,7 @@ def _from_a_word_start(key: str, joined: str, compact: str) -> bool:
 
 
 def _containing(index: SearchIndex, probe: str, limit: int, keep: Callable[[int], bool] | None) -> list[int]:
-    """`index.containing`, kept to the positions `keep` allows: asks for more until `limit` are kept."""
-    if keep is None:
-        return index.containing(probe, limit)
-    cap = limit * 4
-    while True:
-        hits = index.containing(probe, cap)
-        kept = [p for p in hits if keep(p)]
-        if len(kept) >= limit or len(hits) < cap:
-            return kept[:limit]
-        cap *= 8
+    return index.containing(probe, limit) if keep is None else index.containing(probe, limit, keep)
 
 
 def ranked_search(
