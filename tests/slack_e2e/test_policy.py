@@ -114,7 +114,7 @@ async def test_typeahead_offers_only_the_persons_tenants(world: World) -> None:
 
 async def test_someone_in_no_scope_may_not_request(world: World) -> None:
     await world.driver.slash(world.ws.other, world.ws.ops_channel, "")
-    assert "not allowed" in await _ephemeral(world, world.ws.other, "not allowed")
+    assert "no tenants" in await _ephemeral(world, world.ws.other, "may not make requests")
     await world.driver.open_home(world.ws.other)
     carol = await world.fake.wait_until(lambda: world.fake.home(world.ws.other))
     assert home_ids.NOT_ALLOWED_BLOCK in str(carol)
@@ -209,7 +209,7 @@ async def test_one_deny_ends_a_request_that_needs_two(world: World) -> None:
         approval_ids.DENY_REASON_ACTION: {"type": "plain_text_input", "value": "not on a Friday"}}})
     denied = await wait_state(world, request.id, "denied")
     assert denied.decided_by == ERIN
-    assert approval_ids.APPROVE_ACTION not in str(world.approval_card(request.id).blocks)
+    await world.fake.wait_until(lambda: approval_ids.APPROVE_ACTION not in str(world.approval_card(request.id).blocks))
 
 
 # ---- approval by the policy, routing ------------------------------------------------------------------
@@ -244,6 +244,19 @@ async def test_a_rules_channel_and_approvers_route_its_card(world: World) -> Non
     await world.driver.click(ERIN, card.channel, card.ts, APPROVE)
     decided = await wait_state(world, request.id, "approved", "starting", "running", "finished")
     assert decided.decided_by == ERIN
+
+
+async def test_app_home_shows_a_rules_approver_what_they_may_decide(world: World) -> None:
+    view = await open_modal(world, world.ws.requester)
+    await submit(world, world.ws.requester, view, **{
+        ids.SOFTWARE_BLOCK: CHROME, ids.COMPUTERS_BLOCK: tenant_ids(world, "Adventure Works")})
+    request = (await world.service.recent_for(world.ws.requester, 1))[0]
+    await world.driver.open_home(ERIN)  # erin is in no APPROVERS: the rule names her
+    erin = await world.fake.wait_until(lambda: (h := world.fake.home(ERIN)) and f"#{request.id}" in str(h) and h)
+    assert approval_ids.APPROVE_ACTION in str(erin)
+    await world.driver.open_home(DIRECT_APPROVER)  # in APPROVERS, but not this rule's approver
+    dave = await world.fake.wait_until(lambda: world.fake.home(DIRECT_APPROVER))
+    assert f"#{request.id}" not in str(dave)
 
 
 # ---- the audit export ---------------------------------------------------------------------------------

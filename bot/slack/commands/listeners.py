@@ -29,6 +29,7 @@ from bot.slack.requests.listeners import open_request_modal
 from bot.slack.text import escape, search_query
 from bot.workflow.errors import DomainError, NotAllowed
 from bot.workflow.model import RequestState
+from bot.workflow.rules import NOT_IN_A_SCOPE
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,11 @@ AUDIT_DEFAULT_DAYS = 7
 AUDIT_MAX_DAYS = 366
 AUDIT_MAX_ROWS = 10_000  # a Slack upload, not an archive: `immybot-slack audit export` has everything
 NOT_A_REQUESTER = "You are not allowed to make requests. Ask an admin to add you to REQUESTERS."
+
+
+def _not_allowed(deps: CommandsDeps, user: str) -> str:
+    """REQUESTERS' refusal, or the policy's when no scope names them (an admin fixes a different thing)."""
+    return NOT_IN_A_SCOPE if deps.policy.not_allowed_text(user) == NOT_IN_A_SCOPE else NOT_A_REQUESTER
 COMMAND_CLAIM_SECONDS = 24 * 3600
 
 
@@ -167,7 +173,7 @@ def register(app: AsyncApp, deps: CommandsDeps) -> None:
             await ack()
             if not await deps.policy.may_request(command.user_id):
                 observe_refusal("requester")
-                text, blocks = refusal(NOT_A_REQUESTER)
+                text, blocks = refusal(_not_allowed(deps, command.user_id))
                 await respond(text=text, blocks=blocks, response_type="ephemeral")
                 return
             await open_request_modal(deps.modal, client, trigger_id=command.trigger_id,
@@ -180,7 +186,7 @@ def register(app: AsyncApp, deps: CommandsDeps) -> None:
             await ack()
             if not await deps.policy.may_request(command.user_id):  # computers are for requesters' eyes
                 observe_refusal("requester")
-                text, blocks = refusal(NOT_A_REQUESTER)
+                text, blocks = refusal(_not_allowed(deps, command.user_id))
                 await respond(text=text, blocks=blocks, response_type="ephemeral")
                 return
             await commands.status(respond, search_query(rest), command.user_id)
