@@ -351,6 +351,9 @@ async def bench(small: bool, scale: int | None = None, policy: bool = False) -> 
                     result["views_open"] = ratios(ours, ref, throughput=False)
                     if policy:  # the same computer queries, from a bot whose POLICY_FILE scopes the technician
                         path, scope = scoped_policy(tmp, data.tenants, ws.requester)
+                        for n in range(19):  # the policy's groups exist (the technician in none of them)
+                            fake.add_group(f"S0GROUP{n:02d}", f"group-{n}", [])
+                        fake.add_group("S0MSPADMINS", "msp-admins", [])
                         names = [c["computerName"] for c in data.computers
                                  if scope.contains(c["tenantId"], c["tenantName"])]
                         scoped_config = {**config, "policy_file": path, "db": "bench-policy.db"}
