@@ -64,7 +64,14 @@ async def request_via_modal(world: World, user: str, *, channel: str | None = No
     request = await newest_request(world, user)
 
     await world.fake.wait_until(lambda: _cards_posted(world, request.id))
-    return await world.service.get(request.id)
+    import asyncio  # the card is in Slack a moment before its reference is recorded: wait for that too
+
+    for _ in range(250):
+        request = await world.service.get(request.id)
+        if request.approval_card is not None:
+            break
+        await asyncio.sleep(0.02)
+    return request
 
 
 def _cards_posted(world: World, request_id: int) -> bool:
