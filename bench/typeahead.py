@@ -20,6 +20,8 @@ first option does not contain it. Resident memory is the bot process's own VmRSS
 
     python bench/typeahead.py            # full size
     python bench/typeahead.py --small    # 10x smaller, for the smoke test
+    python bench/typeahead.py --small --policy   # + the computer typeahead again, from a bot with a
+                                                 #   20-scope POLICY_FILE (the technician in 3 scopes)
 """
 
 from __future__ import annotations
@@ -243,6 +245,20 @@ async def typeahead(senders: list[Sender], queries: list[str], check: Check) -> 
     return ratios(ours, ref)
 
 
+async def policy_typeahead(senders: list[Sender], queries: list[str], plain_check: Check,
+                           scoped_check: Check) -> dict[str, Any]:
+    """The same queries to the bot without a policy, the bot with one, and the floor, in the same rounds
+    (each round in a rotated order), so both bots' ratios to the floor are measured side by side."""
+    plain, scoped, ref = Tally(), Tally(), Tally()
+    runs = [lambda chunk: run_load(senders[0], chunk, 50, plain, plain_check),
+            lambda chunk: run_load(senders[1], chunk, 50, scoped, scoped_check),
+            lambda chunk: run_load(senders[2], chunk, 50, ref)]
+    for i, chunk in enumerate(q for q in (queries[i::ROUNDS] for i in range(ROUNDS)) if q):
+        for run in runs[i % 3:] + runs[:i % 3]:
+            await run(chunk)
+    return {"without_policy": ratios(plain, ref), "with_policy": ratios(scoped, ref)}
+
+
 def ratios(ours: Tally, ref: Tally, *, throughput: bool = True) -> dict[str, Any]:
     out = {"bot": ours.summary(throughput=throughput), "floor": ref.summary(throughput=throughput)}
     out["p50_ratio"] = round(out["bot"]["p50_ms"] / out["floor"]["p50_ms"], 2)
@@ -275,7 +291,22 @@ async def sample_answers(senders: dict[str, Sender], queries: dict[str, list[str
     return fullest
 
 
-async def bench(small: bool, scale: int | None = None) -> dict[str, Any]:
+def scoped_policy(folder: str, tenants: list[dict[str, Any]], user: str) -> tuple[str, Any]:
+    """A 20-scope POLICY_FILE (bench/policy_scope.py's) naming `user` in 3 scopes; its path and their tenants."""
+    from policy_scope import policy_text
+
+    from bot.policy_file import load_policy
+    from bot.workflow.rules import tenants_for
+
+    text = policy_text(tenants, 20, random.Random(7))
+    for lead in ("U0LEAD03", "U0LEAD07", "U0LEAD11"):
+        text = text.replace(lead, user)
+    path = Path(folder) / "policy.yml"
+    path.write_text(text)
+    return str(path), tenants_for(load_policy(path), user, frozenset())
+
+
+async def bench(small: bool, scale: int | None = None, policy: bool = False) -> dict[str, Any]:
     scale = scale or (10 if small else 1)
     sizes = {"global": 20_000 // scale, "local": 2_000 // scale, "computers": 50_000 // scale}
     n_queries, n_commands = 1000 // scale, 200 // scale
@@ -339,6 +370,27 @@ async def bench(small: bool, scale: int | None = None) -> dict[str, Any]:
                                       lambda n: views_open_load(http, bot_url, fake, ws.requester, n, 20, ours),
                                       lambda n: views_open_load(http, floor_url, fake, ws.requester, n, 20, ref))
                     result["views_open"] = ratios(ours, ref, throughput=False)
+                    if policy:  # the same computer queries, from a bot whose POLICY_FILE scopes the technician
+                        path, scope = scoped_policy(tmp, data.tenants, ws.requester)
+                        for n in range(19):  # the policy's groups exist (the technician in none of them)
+                            fake.add_group(f"S0GROUP{n:02d}", f"group-{n}", [])
+                        fake.add_group("S0MSPADMINS", "msp-admins", [])
+                        names = [c["computerName"] for c in data.computers
+                                 if scope.contains(c["tenantId"], c["tenantName"])]
+                        scoped_config = {**config, "policy_file": path, "db": "bench-policy.db"}
+                        async with child([SCRIPT, "--serve", "bot"], scoped_config, ca) as scoped:
+                            url = scoped["url"] + "/slack/events"
+                            async with http.post(url, data=b"", headers=signed(b"")) as response:
+                                await response.read()
+                            warm = sender(url, ids.COMPUTERS_BLOCK, ids.COMPUTERS_ACTION)
+                            for query in queries["computers"][:20]:  # as sample_answers warmed the first bot
+                                await warm.options(query)
+                            result["computers_with_policy"] = {
+                                "scopes": 20, "computers_in_scope": len(names),
+                                **await policy_typeahead(
+                                    [sender(u, ids.COMPUTERS_BLOCK, ids.COMPUTERS_ACTION)
+                                     for u in (bot_url, url, floor_url)],
+                                    queries["computers"], answer_check(computer_names), answer_check(names))}
                 memory = rss_mb(bot["pid"])
                 result["rss_mb_bot_end"], result["rss_mb_bot_peak"] = memory["VmRSS"], memory["VmHWM"]
     goals = {
@@ -368,7 +420,8 @@ def settings_for(config: dict[str, Any]) -> Any:
         slack_api_url=config["api_url"], immybot_base_url=env["IMMYBOT_BASE_URL"],
         immybot_tenant_id=env["IMMYBOT_TENANT_ID"], immybot_client_id=env["IMMYBOT_CLIENT_ID"],
         immybot_client_secret=env["IMMYBOT_CLIENT_SECRET"], immybot_authority_host=env["IMMYBOT_AUTHORITY_HOST"],
-        approval_channel="C0APPROVE", approvers="U0BOB", audit_db=Path(config["tmp"]) / "bench.db",
+        approval_channel="C0APPROVE", approvers="U0BOB", audit_db=Path(config["tmp"]) / config.get("db", "bench.db"),
+        policy_file=config.get("policy_file"),
         catalog_refresh_minutes=60, port=0, log_level="ERROR", log_format="text",
     )
 
@@ -389,6 +442,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--small", action="store_true", help="10x smaller catalog and load")
     parser.add_argument("--scale", type=int, default=None, help="divide catalog and load by this (tests: 100)")
+    parser.add_argument("--policy", action="store_true", help="also the computer typeahead with a 20-scope policy")
     parser.add_argument("--serve", choices=("bot",), help=argparse.SUPPRESS)  # the bot's child process
     args = parser.parse_args(argv)
     import logging
@@ -399,7 +453,7 @@ def main(argv: list[str] | None = None) -> int:
 
         run_event_loop(serve_bot(json.loads(os.environ["BENCH_CONFIG"])))
         return 0
-    print(json.dumps(asyncio.run(bench(args.small, args.scale))), flush=True)
+    print(json.dumps(asyncio.run(bench(args.small, args.scale, args.policy))), flush=True)
     return 0
 
 

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from bot import __version__
 from bot.config import SettingsError
 from bot.config import _describe as describe_settings_error
+from bot.policy_file import PolicyError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -80,6 +81,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except ValidationError as error:  # a settings class read directly (offline commands): one line, no value
         print(f"immybot-slack: settings error: {describe_settings_error(error)}", file=sys.stderr)
+        return 2
+    except PolicyError as error:  # POLICY_FILE broken at start-up: its one line (file, place, problem)
+        print(f"immybot-slack: policy error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.config import Settings, load_settings
 from bot.logs import register_secrets, setup_logging
+from bot.policy_file import load_policy
 
 if TYPE_CHECKING:
     from bot.services import RunningBot
@@ -67,6 +68,8 @@ def run(socket: bool | None = None) -> int:
     settings = load_settings()
     use_socket = settings.socket_mode if socket is None else socket
     settings.require_mode(socket=use_socket)
+    if settings.policy_file:  # checked before anything connects: a broken file stops start-up (exit 2)
+        load_policy(settings.policy_file)
     register_secrets(_secrets(settings))
     setup_logging(settings.log_level, settings.log_format)
     run_event_loop(serve_until_stopped(settings, use_socket))

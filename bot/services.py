@@ -26,6 +26,7 @@ from bot.config import Settings
 from bot.health import HealthCheck, slack_probe, store_probe, token_probe
 from bot.immybot.catalog import CatalogCache
 from bot.immybot.client import ImmyBotClient
+from bot.policy_file import load_policy
 from bot.retry import RetryPolicy, retry_call
 from bot.slack.app import immybot_transport, make_app, make_client, wire
 from bot.slack.approvals.deps import ApprovalsDeps
@@ -33,19 +34,21 @@ from bot.slack.checkpoints import SlackCheckpoints
 from bot.slack.commands.deps import CommandsDeps
 from bot.slack.groups import SlackGroupDirectory
 from bot.slack.home.deps import HomeDeps
-from bot.slack.notices import ExpiryNotices
+from bot.slack.notices import ExpiryNotices, ReminderNotices
 from bot.slack.requests.deps import RequestsDeps
 from bot.store import Store
 from bot.store.audit import audit_csv
 from bot.store.select import Selected, open_store
 from bot.web import MAX_CONNECTIONS, build_web_app
 from bot.web_server import serve
+from bot.workflow.approvals import ReminderTick
 from bot.workflow.checkpoints import Checkpoint, Checkpointer
-from bot.workflow.expiry import expiry_loop
+from bot.workflow.expiry import expiry_loop, tick_loop
 from bot.workflow.follower import Follower
 from bot.workflow.policy import Policy
 from bot.workflow.ports import GroupDirectory
-from bot.workflow.service import RequestService
+from bot.workflow.rules import EMPTY_POLICY
+from bot.workflow.service import RequestService, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -148,16 +151,25 @@ async def build_services(settings: Settings) -> AsyncIterator[Services]:
         )
         await follower.start()
         stack.push_async_callback(follower.aclose)
-        every = min(EXPIRY_CHECK_MAX_SECONDS, max(0.2, settings.approval_ttl_hours * 3600 / 10))
+        every = min(EXPIRY_CHECK_MAX_SECONDS, max(0.2, policy.min_ttl.total_seconds() / 10))
         notices = ExpiryNotices(client, settings.approval_ttl_hours)
         expiring = expiry_loop(service, every, notices.expired, selected.singletons)
         expiry = asyncio.create_task(expiring, name="expiry-loop")
         stack.push_async_callback(_cancel, expiry)
+        if (reminders := policy.doc.reminders) is not None:  # due times in the database: a tick, no sleepers
+            tick = ReminderTick(store, policy, utc_now)
+            every = min(EXPIRY_CHECK_MAX_SECONDS, max(0.2, reminders.after_minutes * 60 / 10))
+            reminding = asyncio.create_task(
+                tick_loop(tick.tick, every, ReminderNotices(client, reminders).reminded, selected.singletons,
+                          "reminders"), name="reminder-tick")
+            stack.push_async_callback(_cancel, reminding)
         await checkpoints.start()
         yield services
 
 
 def policy_from_settings(settings: Settings, groups: GroupDirectory) -> Policy:
+    """The settings' implicit rule, plus POLICY_FILE's scopes, rules and reminders when it is set
+    (a broken file raises `PolicyError`: start-up stops with its one line)."""
     return Policy(
         approver_users=settings.approver_users,
         approver_groups=settings.approver_groups,
@@ -168,6 +180,8 @@ def policy_from_settings(settings: Settings, groups: GroupDirectory) -> Policy:
         approval_ttl=timedelta(hours=settings.approval_ttl_hours),
         groups=groups,
         requests_per_hour=settings.requests_per_hour,
+        doc=load_policy(settings.policy_file) if settings.policy_file else EMPTY_POLICY,
+        approval_channel=settings.approval_channel,
     )
 
 

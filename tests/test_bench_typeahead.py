@@ -15,7 +15,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def test_typeahead_benchmark_prints_one_json_line(tmp_path: Path) -> None:
-    result = subprocess.run([sys.executable, str(REPO / "bench" / "typeahead.py"), "--scale", "100"],
+    result = subprocess.run([sys.executable, str(REPO / "bench" / "typeahead.py"), "--scale", "100", "--policy"],
                             cwd=tmp_path, capture_output=True, text=True, timeout=180, check=False,
                             env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO)})
     assert result.returncode == 0, result.stderr[-3000:]
@@ -28,6 +28,9 @@ def test_typeahead_benchmark_prints_one_json_line(tmp_path: Path) -> None:
     assert figures["goals"]["answers_correct"], figures
     assert figures["layout"].startswith("bot and floor")
     assert figures["options_per_answer"]["software"] > 0
+    scoped = figures["computers_with_policy"]  # --policy: both bots against the floor in the same rounds
+    assert scoped["scopes"] == 20 and 0 < scoped["computers_in_scope"] < figures["catalog"]["computers"]
+    assert scoped["with_policy"]["bot"]["bad_answers"] == 0 and scoped["without_policy"]["p99_ratio"] > 0
 
 
 def test_fragments_are_slices_of_real_names_and_the_check_is_honest() -> None:

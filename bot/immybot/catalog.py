@@ -30,6 +30,7 @@ from bot.immybot.catalog_rows import ComputerColumns, ComputerLike, ComputerTabl
 from bot.immybot.models import AnyComputerRow, CachedComputer, CachedSoftware, ComputerRow, SoftwareItem
 from bot.immybot.ranking import ranked_search
 from bot.workflow.model import Catalog
+from bot.workflow.rules import Tenants
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +105,8 @@ class CatalogCache:
         self._snapshot = _Snapshot()
         self._refresh_task: asyncio.Task[None] | None = None
         self._load_lock = asyncio.Lock()
+        self._scoped_table: ComputerTable | None = None  # the snapshot `_scope_masks` were built for
+        self._scope_masks: dict[Tenants, bytes] = {}
 
     @classmethod
     def from_rows(cls, software: Iterable[SoftwareLike], computers: Iterable[ComputerLike]) -> CatalogCache:
@@ -228,21 +231,37 @@ class CatalogCache:
         table = self._snapshot.software
         return table.rows(ranked_search(table.index, query, limit, table.names))
 
-    def search_computers(self, query: str, limit: int = 100) -> list[CachedComputer]:
+    def search_computers(self, query: str, limit: int = 100, scope: Tenants | None = None) -> list[CachedComputer]:
         """Names matching the query, best first, then the computers of tenants whose name matches
-        (the option shows the tenant, so the match is in sight)."""
+        (the option shows the tenant, so the match is in sight). With `scope` (a person's tenants,
+        SPEC §6) only their computers, filtered inside the search before the limit."""
         table = self._snapshot.computers
-        rows = ranked_search(table.index, query, limit, table.names)
+        keep = None
+        if scope is not None and not scope.every:
+            keep = self._scope_mask(table, scope).__getitem__  # 1 for a row in scope: one index per row
+        rows = ranked_search(table.index, query, limit, table.names, keep)
         if len(rows) < limit:
             seen, ids = set(rows), table.ids
             seen_ids = {ids[p] for p in rows}
             for p in table.of_tenants(ranked_search(table.tenant_index, query, 20)):
+                if keep is not None and not keep(p):
+                    continue
                 if p not in seen and ids[p] not in seen_ids:
                     rows.append(p)
                     seen.add(p)
                     if len(rows) >= limit:
                         break
         return table.rows(rows)
+
+    def _scope_mask(self, table: ComputerTable, scope: Tenants) -> bytes:
+        """Per row of this table, 1 when its tenant is in `scope`: built once per (scope, snapshot)."""
+        if self._scoped_table is not table:
+            self._scoped_table, self._scope_masks = table, {}
+        mask = self._scope_masks.get(scope)
+        if mask is None:
+            allowed = scope.resolve(table.tenants) or frozenset()
+            mask = self._scope_masks[scope] = bytes(map(allowed.__contains__, table.tenant))
+        return mask
 
     def software_by_key(self, key: str) -> CachedSoftware | None:
         """`"Global:714"` → the item (the key is `SoftwareItem.key` / `Software.key`)."""

@@ -175,7 +175,7 @@ class ComputerRow:
     ] = None
 
     def to_computer(self) -> Computer:
-        return Computer(id=self.id, name=self.name)
+        return Computer(id=self.id, name=self.name, tenant_id=self.tenant_id, tenant_name=self.tenant_name)
 
 
 class CachedComputer(NamedTuple):
@@ -189,7 +189,7 @@ class CachedComputer(NamedTuple):
     primary_user_email: str | None = None
 
     def to_computer(self) -> Computer:
-        return Computer(id=self.id, name=self.name)
+        return Computer(id=self.id, name=self.name, tenant_id=self.tenant_id, tenant_name=self.tenant_name)
 
 
 AnyComputerRow = ComputerRow | CachedComputer

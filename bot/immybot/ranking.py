@@ -23,7 +23,8 @@ candidates are scored; typo candidates are read only when fewer than `limit` nam
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import islice
 
 from rapidfuzz import fuzz
 from rapidfuzz.distance import OSA
@@ -91,26 +92,38 @@ def _from_a_word_start(key: str, joined: str, compact: str) -> bool:
     return hit != -1
 
 
-def ranked_search(index: SearchIndex, query: str, limit: int, names: Sequence[str] | None = None) -> list[int]:
+def _containing(index: SearchIndex, probe: str, limit: int, keep: Callable[[int], bool] | None) -> list[int]:
+    return index.containing(probe, limit) if keep is None else index.containing(probe, limit, keep)
+
+
+def ranked_search(
+    index: SearchIndex,
+    query: str,
+    limit: int,
+    names: Sequence[str] | None = None,
+    keep: Callable[[int], bool] | None = None,
+) -> list[int]:
     """Positions of the names matching `query`, best first (the rules above), at most `limit`.
 
-    `names[position]`: the names as shown, for rule 2 (without them, rule 2 is skipped)."""
+    `names[position]`: the names as shown, for rule 2 (without them, rule 2 is skipped). `keep`: only
+    the positions it allows (a person's tenants), filtered before the limit."""
     query_words = words(query)
     if limit <= 0:
         return []
     if not query_words:  # nothing typed: the first names; punctuation alone ("(", "|"): where it is
         typed = " ".join(query.lower().split())
-        if not typed:
-            return list(range(min(limit, len(index))))
-        return [p for p, _ in zip(_holding(typed, names or ()), range(limit), strict=False)]
+        held: Iterable[int] = range(len(index)) if not typed else _holding(typed, names or ())
+        if keep is not None:
+            held = filter(keep, held)
+        return list(islice(held, limit))
     budgets = [typo_budget(w) for w in query_words]
     phrase = " ".join(query_words)
     candidates: dict[int, None] = {}  # insertion-ordered, each position once
     for probe in (f" {phrase} ", f" {phrase}", phrase):  # the phrase: whole, at a word start, anywhere
-        candidates.update(dict.fromkeys(index.containing(probe, limit)))
+        candidates.update(dict.fromkeys(_containing(index, probe, limit, keep)))
     if len(query_words) > 1 and len(candidates) < limit:  # the words apart, in any order: the names
         for word in sorted(query_words, key=lambda w: index.count_at_most(f" {w}")):  # of the rarest word found
-            hits = index.containing(f" {word}", ANCHOR_MAX) or index.containing(word, ANCHOR_MAX)
+            hits = _containing(index, f" {word}", ANCHOR_MAX, keep) or _containing(index, word, ANCHOR_MAX, keep)
             if hits:  # (a word with a typo finds nothing: the next one anchors)
                 candidates.update(dict.fromkeys(hits))
                 break
@@ -119,7 +132,7 @@ def ranked_search(index: SearchIndex, query: str, limit: int, names: Sequence[st
         fresh: dict[int, None] = {}
         for word, typos in zip(query_words, budgets, strict=True):
             if typos:
-                fresh.update(dict.fromkeys(index.typo_candidates(f" {word} ")))
+                fresh.update(dict.fromkeys(p for p in index.typo_candidates(f" {word} ") if keep is None or keep(p)))
         found += _scored(index, {p: None for p in fresh if p not in candidates}, query_words, budgets, phrase)
     if names is not None:  # rule 2, right after the exact name
         typed = "".join(query.lower().split())

@@ -137,11 +137,12 @@ class SearchIndex:
 
     # ---- queries -----------------------------------------------------------------------------
 
-    def containing(self, q: str, limit: int) -> list[int]:
-        """Up to `limit` positions of keys containing `q` (a key fragment), in rank order."""
+    def containing(self, q: str, limit: int, keep: Callable[[int], bool] | None = None) -> list[int]:
+        """Up to `limit` positions of keys containing `q` (a key fragment), in rank order; with `keep`,
+        only the positions it allows (a person's tenants), tested as the scan goes, before the limit."""
         if not q or limit <= 0:
             return []
-        return self._infixed(q, limit)
+        return self._infixed(q, limit, keep)
 
     def count_at_most(self, q: str) -> int:
         """An upper bound of the keys containing `q` (exact for 2–3 characters), from the gram counts."""
@@ -151,7 +152,7 @@ class SearchIndex:
             return self._posting(q)[0]
         return min(self._posting(g)[0] for g in grams(q, 3))
 
-    def _infixed(self, q: str, limit: int) -> list[int]:
+    def _infixed(self, q: str, limit: int, keep: Callable[[int], bool] | None = None) -> list[int]:
         text, starts = self.text, self.starts
         found: list[int] = []
         resume = 0  # where a text scan starts: after the positions a posting list covered
@@ -160,7 +161,7 @@ class SearchIndex:
             count, posting = self._posting(q) if exact else min((self._posting(g) for g in grams(q, 3)), key=_count)
             for position in posting:  # rank order already; a slice beats find(q, start, end) on `text`
                 key = text[starts[position] : starts[position + 1] - 1]
-                if exact or q in key:
+                if (exact or q in key) and (keep is None or keep(position)):
                     found.append(position)
                     if len(found) >= limit:
                         return found
@@ -170,7 +171,8 @@ class SearchIndex:
         hit = text.find(q, starts[resume])  # one letter, or a common gram's tail: scan, stop at `limit`
         while hit != -1 and len(found) < limit:
             position = bisect_right(starts, hit) - 1
-            found.append(position)
+            if keep is None or keep(position):
+                found.append(position)
             hit = text.find(q, starts[position + 1])
         return found
 

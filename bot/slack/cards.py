@@ -15,7 +15,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.slack.answers import opened_channel, posted_ref
 from bot.slack.approvals.views import approval_card
 from bot.slack.requests.views import request_card
-from bot.workflow.model import MessageRef, Request
+from bot.workflow.model import POLICY_ACTOR, MessageRef, Request
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +50,25 @@ async def post_request_card(client: AsyncWebClient, request: Request) -> Message
     return posted_ref(posted, channel)
 
 
+def policy_approval_card(request: Request) -> tuple[str, list[dict]]:
+    """The approval card with what the request's policy rule says (SPEC §6): its name, the approvals so
+    far, or that the policy approved it. The implicit rule (no POLICY_FILE) shows today's card."""
+    rule = request.rule
+    if rule is None or rule.implicit:
+        return approval_card(request)
+    by_policy = request.decision_reason if request.decided_by == POLICY_ACTOR else None
+    return approval_card(request, rule_name=rule.name, approvals_needed=rule.approvals,
+                         approved_by=request.approved_by, approved_by_policy=by_policy)
+
+
+def approval_channel_of(request: Request, default: str) -> str:
+    """Where its approval card goes: the rule's `channel`, else APPROVAL_CHANNEL."""
+    return request.rule.channel if request.rule is not None and request.rule.channel else default
+
+
 async def post_approval_card(client: AsyncWebClient, request: Request, approval_channel: str) -> MessageRef:
-    text, blocks = approval_card(request)
+    approval_channel = approval_channel_of(request, approval_channel)
+    text, blocks = policy_approval_card(request)
     posted = await client.chat_postMessage(channel=approval_channel, text=text, blocks=blocks)
     return posted_ref(posted, approval_channel)
 
@@ -60,7 +77,7 @@ async def refresh_cards(client: AsyncWebClient, request: Request) -> None:
     """Re-render both cards in place from the request's current state (buttons go once decided)."""
     for ref, (text, blocks) in (
         (request.request_card, request_card(request)),
-        (request.approval_card, approval_card(request)),
+        (request.approval_card, policy_approval_card(request)),
     ):
         if ref is None:
             continue

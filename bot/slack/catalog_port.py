@@ -9,6 +9,7 @@ from typing import Protocol
 
 from bot.workflow.model import Catalog as CatalogName
 from bot.workflow.model import Computer, Software
+from bot.workflow.rules import Tenants
 
 
 class SoftwareHit(Protocol):
@@ -32,6 +33,9 @@ class ComputerHit(Protocol):
     def name(self) -> str: ...
 
     @property
+    def tenant_id(self) -> int | None: ...
+
+    @property
     def tenant_name(self) -> str | None: ...
 
     @property
@@ -46,7 +50,9 @@ class ComputerHit(Protocol):
 class CatalogPort(Protocol):
     def search_software(self, query: str, limit: int = 100) -> Sequence[SoftwareHit]: ...
 
-    def search_computers(self, query: str, limit: int = 100) -> Sequence[ComputerHit]: ...
+    def search_computers(self, query: str, limit: int = 100, scope: Tenants | None = None) -> Sequence[ComputerHit]:
+        """Best first; with `scope`, only computers of those tenants (filtered before the limit)."""
+        ...
 
     def software_by_key(self, key: str) -> SoftwareHit | None: ...
 

@@ -122,6 +122,8 @@ def software_key(catalog: Catalog, software_id: int) -> str:
 class Computer(_Value):
     id: int
     name: str
+    tenant_id: int | None = None  # the ImmyBot tenant: what the policy's scopes and rules look at
+    tenant_name: str | None = None
 
 
 class Targets(_Value):
@@ -184,6 +186,19 @@ class Draft(_Value):
     reason: str
 
 
+class RuleRecord(_Value):
+    """The rule that decided a request, written down at submission so a policy edit never changes
+    who may decide a request already waiting (SPEC §6)."""
+
+    name: str
+    approvers: tuple[str, ...]
+    approvals: int = 1
+    channel: str
+    allow_self_approval: bool = False
+    ttl_hours: float = 24.0
+    implicit: bool = False
+
+
 class Request(BaseModel):
     """A request as stored: the draft plus its lifecycle state and everything needed to carry on."""
 
@@ -214,6 +229,10 @@ class Request(BaseModel):
     request_card: MessageRef | None = None
     approval_card: MessageRef | None = None
     status_message: MessageRef | None = None
+    rule: RuleRecord | None = None  # the policy rule that decides it, as it was at submission (SPEC §6)
+    approved_by: list[str] = Field(default_factory=list)  # distinct approvers so far, in order
+    reminders_done: int = 0  # reminder/escalation steps already taken (their due times derive from created_at)
+    escalated: bool = False  # `escalate_to` may decide it too
 
     @property
     def label(self) -> str:
@@ -231,9 +250,13 @@ class AuditEvent(StrEnum):
     SESSIONS_STARTED = "sessions.started"
     SESSION_FINISHED = "session.finished"
     REQUEST_FINISHED = "request.finished"
+    APPROVAL_ADDED = "approval.added"
+    REQUEST_REMINDED = "request.reminded"
+    REQUEST_ESCALATED = "request.escalated"
 
 
 SYSTEM_ACTOR = "system"
+POLICY_ACTOR = "policy"  # `request.approved` by a rule with `approvals: 0`
 
 
 class Effect(StrEnum):
@@ -248,6 +271,7 @@ class Effect(StrEnum):
     UNAVAILABLE_TOLD = "unavailable-said"
     SUMMARY_SENDING = "summary-sending"
     SUMMARY_POSTED = "summary-posted"
+    APPROVAL_TOLD = "approval-added"  # + ":<approver>": one thread line per approval.added
 
     def key(self, request_id: int) -> str:
         return f"{self.value}:{request_id}"

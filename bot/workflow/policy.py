@@ -14,9 +14,11 @@ from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import Literal
 
+from bot.workflow import rules
 from bot.workflow.errors import InvalidSubmission, NotAllowed
-from bot.workflow.model import Draft, Request, RequestState
+from bot.workflow.model import Draft, Request, RequestState, RuleRecord
 from bot.workflow.ports import GroupDirectory
+from bot.workflow.rules import EMPTY_POLICY, PolicyDoc, RequestFacts, Tenants
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +43,8 @@ class Policy:
         requests_per_hour: int = 30,
         cache_seconds: float = GROUP_CACHE_SECONDS,
         monotonic: Callable[[], float] = time.monotonic,
+        doc: PolicyDoc = EMPTY_POLICY,
+        approval_channel: str = "",
     ) -> None:
         self.approver_users = frozenset(approver_users)
         self.approver_groups = frozenset(approver_groups)
@@ -55,6 +59,14 @@ class Policy:
         self._monotonic = monotonic
         self._cache: dict[str, tuple[float, frozenset[str]]] = {}
         self._inflight: dict[str, asyncio.Future[frozenset[str]]] = {}
+        self.doc = doc
+        self.defaults = rules.Defaults(
+            approvers=self.approver_users | self.approver_groups,
+            channel=approval_channel,
+            allow_self_approval=allow_self_approval,
+            ttl_hours=approval_ttl.total_seconds() / 3600,
+        )
+        self._scopes: dict[str, tuple[float, Tenants]] = {}
 
     # ---- membership -------------------------------------------------------------------------
 
@@ -62,10 +74,74 @@ class Policy:
         return user in self.approver_users or await self._in_any(user, self.approver_groups)
 
     async def may_request(self, user: str) -> bool:
-        """Empty REQUESTERS means everyone may request."""
-        if not self.requester_users and not self.requester_groups:
-            return True
-        return user in self.requester_users or await self._in_any(user, self.requester_groups)
+        """Empty REQUESTERS means everyone may request; with policy `scopes`, only someone in a scope."""
+        if self.requester_users or self.requester_groups:
+            if user not in self.requester_users and not await self._in_any(user, self.requester_groups):
+                return False
+        return self.doc.scopes is None or not (await self.tenants(user)).empty
+
+    async def groups_of(self, user: str) -> frozenset[str]:
+        """The user groups the policy names that `user` is in (cached lookups; a failure = not a member)."""
+        return await rules.groups_of(user, self.doc.group_ids(), self._members)
+
+    async def tenants(self, user: str) -> Tenants:
+        """`user`'s tenants (every tenant without `scopes`), worked out once per group-cache period."""
+        if self.doc.scopes is None:
+            return rules.ALL_TENANTS
+        cached = self._scopes.get(user)
+        if cached and cached[0] > self._monotonic():
+            return cached[1]
+        scope = rules.tenants_for(self.doc, user, await self.groups_of(user))
+        self._scopes[user] = (self._monotonic() + self._cache_seconds, scope)
+        return scope
+
+    async def visible(self, user: str, requests: list[Request]) -> list[Request]:
+        """The requests whose every computer is in `user`'s tenants (all of them without `scopes`)."""
+        if self.doc.scopes is None:
+            return requests
+        scope = await self.tenants(user)
+        return [r for r in requests if rules.may_target(scope, [(c.tenant_id, c.tenant_name)
+                                                                  for c in r.targets.computers]) is None]
+
+    async def decidable(self, user: str, requests: list[Request]) -> list[Request]:
+        """The pending requests `user` may decide (their rule's approvers, escalation contacts)."""
+        return [r for r in requests if await self.may_decide(user, r)]
+
+    @property
+    def min_ttl(self) -> timedelta:
+        """The shortest approval time any rule may give (expiry looks at requests at least this old)."""
+        hours = [r.ttl_hours for r in self.doc.rules if r.ttl_hours is not None]
+        return min([self.approval_ttl, *(timedelta(hours=h) for h in hours)])
+
+    async def rule_for(self, draft: Draft) -> RuleRecord:
+        """The rule that decides this submission (first match; none: the implicit rule from the settings)."""
+        facts = RequestFacts(
+            requester=draft.requester,
+            software_name=draft.software.name,
+            catalog=draft.software.catalog.value,
+            action=draft.action.value,
+            target_tenants=[(c.tenant_id, c.tenant_name) for c in draft.targets.computers],
+            preview=draft.options.preview,
+        )
+        groups = await self.groups_of(draft.requester) if self.doc.rules else frozenset()
+        rule = rules.rule_for(self.doc, facts, groups, self.defaults)
+        return RuleRecord(name=rule.name, approvers=tuple(sorted(rule.approvers)), approvals=rule.approvals,
+                          channel=rule.channel, allow_self_approval=rule.allow_self_approval,
+                          ttl_hours=rule.ttl_hours, implicit=rule.implicit)
+
+    async def may_decide(self, actor: str, request: Request | None) -> bool:
+        """An approver of this request: its rule's approvers, and `escalate_to` once it is escalated."""
+        reminders = self.doc.reminders
+        if request is not None and request.escalated and reminders is not None:
+            if await self._named(actor, reminders.escalate_to):
+                return True
+        rule = request.rule if request is not None else None
+        if rule is None or rule.implicit:
+            return await self.is_approver(actor)
+        return await self._named(actor, frozenset(rule.approvers))
+
+    async def _named(self, user: str, identities: frozenset[str]) -> bool:
+        return user in identities or await self._in_any(user, frozenset(i for i in identities if rules.is_group(i)))
 
     async def _in_any(self, user: str, groups: frozenset[str]) -> bool:
         for group in sorted(groups):
@@ -100,7 +176,7 @@ class Policy:
     async def check_submission(self, draft: Draft) -> None:
         """Raise `NotAllowed` or `InvalidSubmission(field, message)` for a submission that may not be recorded."""
         if not await self.may_request(draft.requester):
-            raise NotAllowed(NOT_A_REQUESTER)
+            raise NotAllowed(self.not_allowed_text(draft.requester))
         count = len(set(draft.targets.computer_ids))
         if count == 0:
             raise InvalidSubmission("targets", "Choose at least one computer.")
@@ -110,6 +186,16 @@ class Policy:
             )
         if not draft.reason.strip():
             raise InvalidSubmission("reason", "Give a reason.")
+        if self.doc.scopes is not None:
+            scope = await self.tenants(draft.requester)
+            outside = rules.may_target(scope, [(c.tenant_id, c.tenant_name) for c in draft.targets.computers])
+            if outside is not None:
+                raise InvalidSubmission("targets", rules.outside_scope(outside))
+
+    def not_allowed_text(self, user: str) -> str:
+        """REQUESTERS' refusal, or the policy's when REQUESTERS allows them but no scope names them."""
+        cached = self._scopes.get(user)
+        return rules.NOT_IN_A_SCOPE if cached is not None and cached[1].empty else NOT_A_REQUESTER
 
     def rate_refusal(self, made_in_last_hour: int) -> InvalidSubmission | None:
         """Past `requests_per_hour` recorded requests in the rolling hour: refused on the software field."""
@@ -134,6 +220,7 @@ class Policy:
         Pure and synchronous: evaluated inside the write transaction against the current state.
         """
         own = actor == request.requester
+        allow_self = self.allow_self_approval if request.rule is None else request.rule.allow_self_approval
         if action == "cancel":
             if actor_is_approver:
                 return None
@@ -144,7 +231,7 @@ class Policy:
             return None
         if not actor_is_approver:
             return f"{action}: not an approver"
-        if own and not self.allow_self_approval:
+        if own and not allow_self:
             return f"{action}: may not decide their own request"
         return None
 

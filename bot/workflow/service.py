@@ -15,6 +15,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bot.workflow.approvals import add_approval, approve_by_policy, approve_own_preview, past_ttl
 from bot.workflow.errors import (
     DomainError,
     InvalidSubmission,
@@ -35,10 +36,11 @@ from bot.workflow.model import (
     MessageRef,
     Request,
     RequestState,
+    RuleRecord,
     SessionInfo,
 )
 from bot.workflow.outcome import request_outcome
-from bot.workflow.policy import NOT_A_REQUESTER, RATE_WINDOW, Decision, Policy
+from bot.workflow.policy import RATE_WINDOW, Decision, Policy
 from bot.workflow.ports import Clock, RequestStore, StoreTx
 from bot.workflow.records import decision_change, draft_fields, entry, illegal
 
@@ -69,7 +71,8 @@ class RequestService:
                         return replay  # the original went through; membership changed since
             await self.refuse(draft.requester, str(error), draft)
             raise
-        auto = self._policy.auto_approves(draft, await self._policy.is_approver(draft.requester))
+        rule = await self._policy.rule_for(draft)
+        auto = rule.implicit and self._policy.auto_approves(draft, await self._policy.is_approver(draft.requester))
         now = self._clock()
         async with self._store.write() as tx:
             if dedup_key is not None and (replay := await self._replayed_request(tx, dedup_key)) is not None:
@@ -79,21 +82,21 @@ class RequestService:
                 await tx.append_audit(AuditEntry(event=AuditEvent.REQUEST_REFUSED.value, actor=draft.requester,
                                                  outcome=str(limited), **draft_fields(draft)), now)
             else:
-                request = await self._record(tx, draft, now, auto=auto, dedup_key=dedup_key)
+                request = await self._record(tx, draft, now, auto=auto, dedup_key=dedup_key, rule=rule)
         if limited is not None:
             raise limited
         return request
 
-    async def _record(self, tx: StoreTx, draft: Draft, now: datetime, *, auto: bool, dedup_key: str | None) -> Request:
+    async def _record(self, tx: StoreTx, draft: Draft, now: datetime, *, auto: bool, dedup_key: str | None,
+                      rule: RuleRecord) -> Request:
         request = await tx.insert_request(draft, now)
+        request = request.model_copy(update={"rule": rule})
+        await self._cas(tx, request, RequestState.PENDING)
         await tx.append_audit(entry(AuditEvent.REQUEST_CREATED, request, draft.requester), now)
+        if rule.approvals == 0:
+            request = await approve_by_policy(tx, request, rule, now)
         if auto:
-            approved = request.model_copy(update={"state": RequestState.APPROVED, "decided_by": draft.requester,
-                                                  "decided_at": now, "auto_approved": True, "updated_at": now})
-            await self._cas(tx, approved, RequestState.PENDING)
-            await tx.append_audit(entry(AuditEvent.REQUEST_APPROVED, approved, draft.requester,
-                                        outcome="auto_approved"), now)
-            request = approved
+            request = await approve_own_preview(tx, request, now)
         if dedup_key is not None:
             await tx.dedup_put(dedup_key, str(request.id), now + DEDUP_TTL)
         return request
@@ -104,7 +107,9 @@ class RequestService:
     async def admit(self, requester: str) -> None:
         """May this person request now (REQUESTERS, hourly limit)? Checked before anything is looked up
         for their submission (a person's email, ImmyBot); a refusal is audited and raised."""
-        error: DomainError | None = None if await self._policy.may_request(requester) else NotAllowed(NOT_A_REQUESTER)
+        error: DomainError | None = None
+        if not await self._policy.may_request(requester):
+            error = NotAllowed(self._policy.not_allowed_text(requester))
         if error is None:
             async with self._store.read() as tx:
                 error = await self._over_rate(tx, requester, self._clock())
@@ -145,7 +150,7 @@ class RequestService:
     async def _decide(
         self, request_id: int, actor: str, action: Decision, dedup_key: str | None, reason: str | None = None
     ) -> Decided:
-        is_approver = await self._policy.is_approver(actor)
+        is_approver = await self._policy.may_decide(actor, await self._peek(request_id))
         now = self._clock()
         if dedup_key is not None:
             # a key names one click on one request: a replayed result never decides another request
@@ -169,8 +174,10 @@ class RequestService:
                     result = str(request.id)
                     if request is not before:  # this call changed it: it alone tells people
                         effect = Effect.CANCEL_TOLD if action == "cancel" else Effect.DECISION_TOLD
-                        tell = await tx.claim(effect.key(request.id), now,
-                                              now + timedelta(seconds=EFFECT_TTL_SECONDS))
+                        key = effect.key(request.id)
+                        if request.state is RequestState.PENDING:  # one of several approvals
+                            key = f"{Effect.APPROVAL_TOLD.key(request.id)}:{actor}"
+                        tell = await tx.claim(key, now, now + timedelta(seconds=EFFECT_TTL_SECONDS))
                 if dedup_key is not None:
                     await tx.dedup_put(dedup_key, result, now + DEDUP_TTL)
         if replayed is not None:
@@ -186,6 +193,8 @@ class RequestService:
     async def _apply(
         self, tx: StoreTx, request: Request, action: Decision, actor: str, reason: str | None, now: datetime
     ) -> Request:
+        if action == "approve":
+            return await add_approval(tx, request, actor, now)
         change = decision_change(request, action, actor, reason, now)
         if change is None:
             return request  # a running request already being cancelled
@@ -198,15 +207,11 @@ class RequestService:
         now = self._clock()
         expired: list[Request] = []
         async with self._store.write() as tx:
-            for request in await tx.pending_created_before(now - self._policy.approval_ttl):
-                changed = request.model_copy(
-                    update={
-                        "state": RequestState.EXPIRED,
-                        "decided_by": SYSTEM_ACTOR,
-                        "decided_at": now,
-                        "updated_at": now,
-                    }
-                )
+            for request in await tx.pending_created_before(now - self._policy.min_ttl):
+                if not past_ttl(request, self._policy.approval_ttl, now):
+                    continue
+                changed = request.model_copy(update={"state": RequestState.EXPIRED, "decided_by": SYSTEM_ACTOR,
+                                                     "decided_at": now, "updated_at": now})
                 await self._cas(tx, changed, RequestState.PENDING)
                 await tx.append_audit(entry(AuditEvent.REQUEST_EXPIRED, changed, SYSTEM_ACTOR), now)
                 expired.append(changed)
@@ -373,6 +378,10 @@ class RequestService:
             return await tx.claim(key, now, now + timedelta(seconds=ttl_seconds))
 
     # ---- helpers ----------------------------------------------------------------------------
+
+    async def _peek(self, request_id: int) -> Request | None:
+        async with self._store.read() as tx:
+            return await tx.get_request(request_id)
 
     @staticmethod
     async def _load(tx: StoreTx, request_id: int) -> Request:

@@ -12,14 +12,15 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.slack import cards
 from bot.slack.approvals import ids
 from bot.slack.approvals.deps import ApprovalsDeps
-from bot.slack.approvals.views import deny_reason_modal
+from bot.slack.approvals.views import approval_added_text, deny_reason_modal
 from bot.slack.commands.listeners import refused_text
 from bot.slack.home.listeners import refresh_home
 from bot.slack.observe import observe_refusal, observe_request
 from bot.slack.payloads import BlockActions
 from bot.slack.text import escape
+from bot.workflow.approvals import AlreadyApproved, approvals_needed
 from bot.workflow.errors import DomainError, IllegalTransition, NotAllowed, RequestNotFound
-from bot.workflow.model import Decided, MessageRef
+from bot.workflow.model import Decided, MessageRef, RequestState
 
 log = logging.getLogger(__name__)
 
@@ -75,10 +76,16 @@ class Decisions:
         except IllegalTransition as error:
             await self._stale(click, error)
             return
-        except RequestNotFound as error:
+        except (RequestNotFound, AlreadyApproved) as error:
             await self._tell(click, str(error))
             return
         from_home = click.container.type == "view"
+        request = decided.request
+        if request.state is RequestState.PENDING:  # one of several approvals: the card shows "1 of 2"
+            text = approval_added_text(request, user, approvals_needed=approvals_needed(request),
+                                       approved_by=request.approved_by)
+            await self.announce(decided, user, text, from_home=from_home)
+            return
         await self.announce(decided, user, f"Approved by <@{user}> — starting.", from_home=from_home)
         self.deps.start_in_background(request_id)
 

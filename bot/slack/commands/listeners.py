@@ -29,6 +29,7 @@ from bot.slack.requests.listeners import open_request_modal
 from bot.slack.text import escape, search_query
 from bot.workflow.errors import DomainError, NotAllowed
 from bot.workflow.model import RequestState
+from bot.workflow.rules import NOT_IN_A_SCOPE
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,11 @@ AUDIT_DEFAULT_DAYS = 7
 AUDIT_MAX_DAYS = 366
 AUDIT_MAX_ROWS = 10_000  # a Slack upload, not an archive: `immybot-slack audit export` has everything
 NOT_A_REQUESTER = "You are not allowed to make requests. Ask an admin to add you to REQUESTERS."
+
+
+def _not_allowed(deps: CommandsDeps, user: str) -> str:
+    """REQUESTERS' refusal, or the policy's when no scope names them (an admin fixes a different thing)."""
+    return NOT_IN_A_SCOPE if deps.policy.not_allowed_text(user) == NOT_IN_A_SCOPE else NOT_A_REQUESTER
 COMMAND_CLAIM_SECONDS = 24 * 3600
 
 
@@ -54,13 +60,14 @@ class Commands:
     def __init__(self, deps: CommandsDeps) -> None:
         self.deps = deps
 
-    async def status(self, respond: AsyncRespond, query: str) -> None:
+    async def status(self, respond: AsyncRespond, query: str, user: str) -> None:
         if not query:
             text, blocks = refusal("Name a computer: `/immy status PC-ACME-01`.")
             await respond(text=text, blocks=blocks, response_type="ephemeral")
             return
         folded = query.casefold()
-        rows = self.deps.catalog.search_computers(query, limit=100)
+        scope = await self.deps.policy.tenants(user)  # only their tenants' computers (SPEC §6)
+        rows = self.deps.catalog.search_computers(query, limit=100, scope=None if scope.every else scope)
         exact = [r for r in rows if r.name.casefold() == folded]
         partial = [r for r in rows if folded in r.name.casefold()]
         chosen = exact[0] if exact else (partial[0] if len(partial) == 1 else None)
@@ -166,22 +173,23 @@ def register(app: AsyncApp, deps: CommandsDeps) -> None:
             await ack()
             if not await deps.policy.may_request(command.user_id):
                 observe_refusal("requester")
-                text, blocks = refusal(NOT_A_REQUESTER)
+                text, blocks = refusal(_not_allowed(deps, command.user_id))
                 await respond(text=text, blocks=blocks, response_type="ephemeral")
                 return
             await open_request_modal(deps.modal, client, trigger_id=command.trigger_id,
                                      channel_id=command.channel_id, prefill=rest)
         elif sub == "requests":
-            text, blocks = requests_list(await deps.requests.recent_for(command.user_id, 10))
+            mine = await deps.policy.visible(command.user_id, await deps.requests.recent_for(command.user_id, 10))
+            text, blocks = requests_list(mine)
             await ack(text=text, blocks=blocks)
         elif sub == "status":
             await ack()
             if not await deps.policy.may_request(command.user_id):  # computers are for requesters' eyes
                 observe_refusal("requester")
-                text, blocks = refusal(NOT_A_REQUESTER)
+                text, blocks = refusal(_not_allowed(deps, command.user_id))
                 await respond(text=text, blocks=blocks, response_type="ephemeral")
                 return
-            await commands.status(respond, search_query(rest))
+            await commands.status(respond, search_query(rest), command.user_id)
         elif sub == "cancel":
             await ack()
             if await first_delivery(body):

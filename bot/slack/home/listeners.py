@@ -29,11 +29,17 @@ async def publish_home(deps: HomeDeps, user: str) -> None:
     lookup failed) gets a polite refusal and no data."""
     approver = await deps.policy.is_approver(user)
     requester = await deps.policy.may_request(user)
-    if not approver and not requester:
+    # with a policy, a rule's approvers (not only APPROVERS) see the requests they may decide
+    decidable = await deps.policy.decidable(user, await deps.requests.pending(PENDING)) if deps.policy.doc.rules \
+        else None
+    if not approver and not requester and not decidable:
         await deps.client.views_publish(user_id=user, view=not_allowed_view())
         return
-    mine = await deps.requests.recent_for(user, RECENT) if requester else []
-    pending = await deps.requests.pending(PENDING) if approver else None
+    mine = await deps.policy.visible(user, await deps.requests.recent_for(user, RECENT)) if requester else []
+    if decidable is not None:
+        pending = decidable if approver or decidable else None
+    else:
+        pending = await deps.requests.pending(PENDING) if approver else None
     await deps.client.views_publish(user_id=user, view=home_view(mine, pending))
 
 

@@ -16,9 +16,9 @@ from bot.slack.requests.deps import RequestsDeps
 from bot.slack.requests.form import FormError, parse_request_form
 from bot.slack.requests.submission import build_draft
 from bot.slack.requests.views import computer_options, request_modal, software_options
-from bot.slack.text import search_query
+from bot.slack.text import escape, search_query
 from bot.workflow.errors import InvalidSubmission, NotAllowed
-from bot.workflow.model import Effect, Request
+from bot.workflow.model import POLICY_ACTOR, Effect, Request
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +74,11 @@ async def publish_request(deps: RequestsDeps, request: Request) -> Request:
                                  "channel (is the bot a member?). An admin needs to look at this.")
     else:
         request = await deps.requests.set_cards(request.id, approval_card=approval_ref)
-    if request.auto_approved:
+    if request.auto_approved and request.decided_by == POLICY_ACTOR:
+        rule = escape(request.decision_reason or "")
+        await cards.thread_reply(client, request, f"Approved by the policy rule *{rule}* — starting.")
+        deps.start_in_background(request.id)
+    elif request.auto_approved:
         await cards.thread_reply(client, request, "Auto-approved as an approver's preview (detection only) — starting.")
         deps.start_in_background(request.id)
     return request
@@ -98,7 +102,11 @@ def register(app: AsyncApp, deps: RequestsDeps) -> None:
     @app.options(ids.COMPUTERS_ACTION)
     async def computer_suggestions(ack: AsyncAck, body: dict[str, Any]) -> None:
         query = await typed(body)
-        rows = deps.catalog.search_computers(query, limit=OPTIONS_LIMIT) if query else []
+        if not query:
+            rows = []
+        else:  # only the person's tenants (SPEC §6), filtered inside the ranked search before the limit
+            scope = await deps.policy.tenants(str(body["user"]["id"]))
+            rows = deps.catalog.search_computers(query, limit=OPTIONS_LIMIT, scope=None if scope.every else scope)
         await ack(options=computer_options([(r.id, r.name, r.tenant_name, r.online) for r in rows]))
 
     @app.view(ids.REQUEST_MODAL)

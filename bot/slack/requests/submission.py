@@ -43,17 +43,19 @@ async def _profile_email(deps: RequestsDeps, user: str) -> str | None:
     return str(email).strip() if isinstance(email, str) and email.strip() else None
 
 
-async def _computers_for_email(deps: RequestsDeps, email: str) -> list[Computer]:
+async def _computers_for_email(deps: RequestsDeps, email: str, requester: str) -> list[Computer]:
+    """The computers whose primary user is `email`, among the requester's tenants only (SPEC §6)."""
+    scope = await deps.policy.tenants(requester)
     cached = list(deps.catalog.computers_by_email(email))
     try:
         rows = await asyncio.wait_for(deps.catalog.computers_for_email(email), LIVE_LOOKUP_SECONDS)
     except Exception as error:  # a slow or failing ImmyBot must not break the modal: trust the cache
         log.info("live email lookup failed; using the cached computers", extra={"error": type(error).__name__})
         rows = cached
-    return [row.to_computer() for row in rows]
+    return [row.to_computer() for row in rows if scope.contains(row.tenant_id, row.tenant_name)]
 
 
-async def _targets(deps: RequestsDeps, form: RequestForm) -> Targets:
+async def _targets(deps: RequestsDeps, form: RequestForm, requester: str) -> Targets:
     filled = form.target_blocks
     if not filled:
         raise FormError({ids.COMPUTERS_BLOCK: "Choose computers, a person or an email."}, "no target given")
@@ -74,14 +76,14 @@ async def _targets(deps: RequestsDeps, form: RequestForm) -> Targets:
         if not email:
             raise FormError({ids.PERSON_BLOCK: "That person has no email in their Slack profile."},
                             "person without a profile email")
-        computers = await _computers_for_email(deps, email)
+        computers = await _computers_for_email(deps, email, requester)
         if not computers:
             # not their email: it may be hidden in this workspace (the audit row keeps it)
             raise FormError({ids.PERSON_BLOCK: "No computer in ImmyBot has this person as its primary user."},
                             "person with no computers")
         return Targets(computers=tuple(computers), email=email, person=form.person)
     assert form.email is not None
-    computers = await _computers_for_email(deps, form.email)
+    computers = await _computers_for_email(deps, form.email, requester)
     if not computers:
         raise FormError({ids.EMAIL_BLOCK: f"No computer in ImmyBot has {escape(form.email)} as its primary user."},
                         "email with no computers")
@@ -91,7 +93,7 @@ async def _targets(deps: RequestsDeps, form: RequestForm) -> Targets:
 async def build_draft(deps: RequestsDeps, form: RequestForm, requester: str) -> Draft:
     """Raise `FormError` for what the form itself gets wrong; policy checks come at submit."""
     software = _software(deps, form)
-    targets = await _targets(deps, form)
+    targets = await _targets(deps, form, requester)
     if not form.reason:
         raise FormError({ids.REASON_BLOCK: "Give a reason."}, "no reason given")
     return Draft(
