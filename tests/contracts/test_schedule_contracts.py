@@ -22,10 +22,10 @@ from bot.immybot.client import ImmyBotClient, run_body
 from bot.immybot.errors import ImmyUnexpectedContent
 from bot.immybot.models import MaintenanceAction
 from bot.immybot.preview import Verdict, computer_verdicts
-from bot.workflow.schedule import Schedule, When
 from bot.immybot.session_logs import LogLine, only_messages, parameter_values
 from bot.immybot.transport import RetryPolicy
 from bot.workflow.model import Catalog, DesiredState, OfflineBehavior, RebootPreference, RunOptions, Software
+from bot.workflow.schedule import Schedule, When
 from tests.conftest import OPENAPI, VALID_ENV, require_shared
 from tests.contracts import schema as oas
 from tests.contracts.test_client_contracts import GROUP, Route, _run_all
