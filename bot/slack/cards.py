@@ -36,7 +36,7 @@ async def dm_channel(client: AsyncWebClient, user: str) -> str:
 
 async def post_request_card(client: AsyncWebClient, request: Request) -> MessageRef:
     """In the invoking channel, or the requester's DM when the bot may not post there."""
-    text, blocks = request_card(request)
+    text, blocks = request_card(request, schedule=request.schedule)
     if request.channel:
         try:
             posted = await client.chat_postMessage(channel=request.channel, text=text, blocks=blocks)
@@ -51,7 +51,7 @@ async def post_request_card(client: AsyncWebClient, request: Request) -> Message
 
 
 async def post_approval_card(client: AsyncWebClient, request: Request, approval_channel: str) -> MessageRef:
-    text, blocks = approval_card(request)
+    text, blocks = approval_card(request, schedule=request.schedule)
     posted = await client.chat_postMessage(channel=approval_channel, text=text, blocks=blocks)
     return posted_ref(posted, approval_channel)
 
@@ -59,8 +59,8 @@ async def post_approval_card(client: AsyncWebClient, request: Request, approval_
 async def refresh_cards(client: AsyncWebClient, request: Request) -> None:
     """Re-render both cards in place from the request's current state (buttons go once decided)."""
     for ref, (text, blocks) in (
-        (request.request_card, request_card(request)),
-        (request.approval_card, approval_card(request)),
+        (request.request_card, request_card(request, schedule=request.schedule)),
+        (request.approval_card, approval_card(request, schedule=request.schedule)),
     ):
         if ref is None:
             continue

@@ -42,6 +42,7 @@ from bot.workflow.model import (
     SessionResult,
 )
 from bot.workflow.ports import Reporter, SessionsPort
+from bot.workflow.scheduling import give_up_at, waits_until
 from bot.workflow.starter import Starter
 
 log = logging.getLogger(__name__)
@@ -165,7 +166,7 @@ class Follower:
             return
         since = request.updated_at if spread else self._clock()  # record_started stamped updated_at
         pending = {s.session_id for s in request.sessions if not s.terminal}
-        followed = _Followed(request, since + self.max_wait, pending)
+        followed = _Followed(request, give_up_at(request, since, self.max_wait), pending)
         self._followed[request.id] = followed
         for session_id in pending:
             first = self.poll_seconds * random.uniform(0.0 if spread else JITTER, 1.0 + JITTER)
@@ -246,6 +247,8 @@ class Follower:
         delay = self._delays.get(key, self.poll_seconds)
         waiting = status in WAITING_SESSION_STATUSES
         self._delays[key] = min(delay * BACKOFF, self.poll_cap) if waiting else self.poll_seconds
+        if waiting and waits_until(followed.request, self._clock()) is not None:
+            self._delays[key] = self.poll_cap  # scheduled for later: nothing to see before its time
         self._reschedule(followed, session_id, self._delays[key])
 
     def _reschedule(self, followed: _Followed, session_id: int, delay: float) -> None:
