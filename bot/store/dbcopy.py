@@ -29,14 +29,15 @@ from bot.store.store import connect as sqlite_connect
 TABLES = ("requests", "sessions", "dedup", "audit")
 _SELECTS = {
     "requests": "SELECT id, state, requester, created_at, updated_at, data FROM requests ORDER BY id",
-    "sessions": "SELECT request_id, session_id, computer_id, status, already_in_progress, finished_at FROM sessions",
+    "sessions": "SELECT request_id, session_id, computer_id, status, already_in_progress, finished_at, kind, attempt "
+    "FROM sessions",
     "dedup": "SELECT key, result, expires_at FROM dedup ORDER BY key",
     "audit": f"SELECT {COLUMNS} FROM audit ORDER BY id",
 }
 _INSERTS = {
     "requests": "INSERT INTO requests (id, state, requester, created_at, updated_at, data) VALUES (?, ?, ?, ?, ?, ?)",
-    "sessions": "INSERT INTO sessions (request_id, session_id, computer_id, status, already_in_progress, finished_at) "
-    "VALUES (?, ?, ?, ?, ?, ?)",
+    "sessions": "INSERT INTO sessions (request_id, session_id, computer_id, status, already_in_progress, finished_at, "
+    "kind, attempt) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     "dedup": "INSERT INTO dedup (key, result, expires_at) VALUES (?, ?, ?)",
 }
 
@@ -133,7 +134,7 @@ async def _copy_to_pg(url: str, src: Location, dst: Location) -> Counts:
                         last = (dicts[-1]["id"], dicts[-1]["hash"])
                     else:
                         if table == "sessions":
-                            rows = [(*r[:4], bool(r[4]), r[5]) for r in rows]
+                            rows = [(*r[:4], bool(r[4]), *r[5:]) for r in rows]
                         await cursor.executemany(_INSERTS[table].replace("?", "%s"), rows)  # type: ignore[arg-type]
                     counts.rows[table] += len(rows)
             if last is not None:
@@ -166,7 +167,7 @@ async def _copy_to_sqlite(path: Path, src: Location, dst: Location) -> Counts:
                     await conn.executemany(audit.INSERT_SQL, values)
                 else:
                     if table == "sessions":
-                        rows = [(*r[:4], int(r[4]), r[5]) for r in rows]
+                        rows = [(*r[:4], int(r[4]), *r[5:]) for r in rows]
                     await conn.executemany(_INSERTS[table], rows)
                 counts.rows[table] += len(rows)
             await conn.execute("COMMIT")

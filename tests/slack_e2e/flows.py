@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.slack.requests import ids
-from bot.workflow.model import Request
+from bot.workflow.model import Request, RequestState
 from immybot_slack_sandbox.slack_state import ViewRecord
 from immybot_slack_sandbox.slack_user import Delivery, values_for
 from tests.slack_e2e.conftest import World
@@ -64,7 +64,8 @@ async def request_via_modal(world: World, user: str, *, channel: str | None = No
     request = await newest_request(world, user)
 
     await world.fake.wait_until(lambda: _cards_posted(world, request.id))
-    return await world.service.get(request.id)
+    # the card is in Slack a moment before its reference is saved: wait for both references
+    return await wait_state(world, request.id, *(state.value for state in RequestState))
 
 
 def _cards_posted(world: World, request_id: int) -> bool:

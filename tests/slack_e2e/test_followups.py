@@ -226,3 +226,27 @@ async def test_show_log_gives_messages_only_to_the_requester_or_an_approver(worl
 async def test_the_secret_parameter_never_reached_slack(world: World) -> None:
     assert world.fake.calls()  # the module's tests ran against this fake
     assert SECRET_PARAMETER_VALUE not in _everything_sent(world)
+
+
+async def test_a_long_log_also_goes_to_the_clickers_dm_as_a_file(world: World) -> None:
+    ws = world.ws
+    failing = computer_ids(world, 1, start=55)
+    long_failure = "\n".join(f"installer step {n}: error 0x80070{n:03d}" for n in range(300))
+    world.immy.immybot.script_computer(int(failing[0]), ["Running", "Failed"], failure_message=long_failure)
+    request = await request_via_modal(world, ws.requester, **{ids.COMPUTERS_BLOCK: failing})
+    await _approved(world, request)
+    finished = await _finished(world, request.id)
+    summary = _summaries(world, finished, 1)[0]
+    card = finished.request_card
+    assert card is not None
+    session_id = finished.sessions[0].session_id
+    await world.driver.click(ws.requester, card.channel, summary.ts, report_ids.SHOW_LOG_ACTION)
+    shown = await world.fake.wait_until(lambda: next((e for e in world.fake.ephemerals(ws.requester)
+                                                      if f"log of session {session_id}" in e.text), None))
+    assert "last " in shown.text and "installer step 299" in str(shown.blocks)
+    name = report_ids.LOG_FILENAME.format(id=request.id, session=session_id)
+    file = await world.fake.wait_until(lambda: next((f for f in world.fake.files.values()
+                                                     if f.filename == name and f.shared), None))
+    assert "installer step 0:" in file.text and "installer step 299" in file.text
+    assert file.channel not in (card.channel, world.ws.approval_channel) and file.thread_ts is None  # the DM
+    assert SECRET_PARAMETER_VALUE not in _everything_sent(world)
