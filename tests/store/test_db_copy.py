@@ -55,7 +55,7 @@ async def test_round_trip_sqlite_postgresql_sqlite(tmp_path: Path, pg_url: str) 
     assert counts.rows == {
         "requests": running + len(HOSTILE_CELLS) + 1,
         "sessions": 1,
-        "dedup": 1,
+        "dedup": 2,  # the Slack retry key, and the approval's once-only announcement claim
         "audit": len(before),
     }
     assert await _jsonl(Backend("postgresql", pg_url)) == before  # rows and hashes as they were
