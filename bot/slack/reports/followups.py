@@ -75,9 +75,10 @@ class FollowUpButtons:
             return
         log.info("retry of %d computer(s) as attempt %d", len(answer.computers), answer.request.attempt,
                  extra={"request_id": request_id})  # fmt: skip
+        self.deps.start_in_background(request_id)  # first: Slack's answers must not delay the run
         await cards.thread_reply(self.deps.client, answer.request,
                                  retry_started_text(answer.request, len(answer.computers), click.user.id))
-        self.deps.start_in_background(request_id)
+        await cards.refresh_cards(self.deps.client, answer.request)  # the cards show it running again
 
     async def show_log(self, click: BlockActions) -> None:
         pair = _pair(click.actions[0])
