@@ -3,17 +3,22 @@ the group id until ImmyBot has created them (bounded), and never posts the run a
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from bot.workflow.model import Request, RequestState, SessionInfo
+from bot.store import Store
+from bot.workflow.follower import Follower
+from bot.workflow.model import Outcome, Request, RequestState, SessionInfo
+from bot.workflow.schedule import Schedule
 from bot.workflow.service import RequestService
 from tests.domain.fakes import FakeSessions, RecordingNotifier
 from tests.domain.test_follow_domain import approved, follower_for, until
-from tests.workflow.factories import make_service
+from tests.workflow.factories import APPROVER, make_draft, make_policy, make_service
 
 
 @dataclass
@@ -67,3 +72,30 @@ async def test_sessions_that_never_appear_end_the_lookup(service: RequestService
         await follower.aclose()
     assert sessions.start_calls == 1 and done.sessions == []
     assert sessions.lookups == follower.starter.find_attempts
+
+
+async def test_a_scheduled_run_is_not_given_up_before_its_time(tmp_path: Path) -> None:
+    """Both wait forever; max_wait is tiny: the run for now times out, the one for in two hours keeps waiting.
+    The service pins the schedule on the same (real) clock the follower reads."""
+    store = await Store.open(tmp_path / "real-clock.db")
+    service = RequestService(store, make_policy(), clock=lambda: datetime.now(UTC))
+    sessions = FakeSessions(scripts={1: ["Pending"]})
+    follower = Follower(service, sessions, RecordingNotifier(), poll_seconds=0.01, max_wait=timedelta(seconds=0.2),
+                        start_backoff_base=0.001, start_backoff_cap=0.004)  # fmt: skip
+    later = (datetime.now(UTC) + timedelta(hours=2)).strftime("%H:%M")
+    await follower.start()
+    try:
+        scheduled = await service.submit(make_draft(computers=1).model_copy(
+            update={"schedule": Schedule.at_time(later, "Europe/Paris")}))
+        await service.approve(scheduled.id, APPROVER)
+        now = await approved(service, computers=1)
+        follower.start_in_background(scheduled.id)
+        follower.start_in_background(now.id)
+        timed_out = await until(service, now.id, RequestState.FINISHED)
+        assert timed_out.outcome is Outcome.TIMED_OUT
+        await asyncio.sleep(0.5)  # well past max_wait, polled meanwhile: a "for now" deadline would have struck
+        waiting = await service.get(scheduled.id)
+        assert waiting.state is RequestState.RUNNING and not waiting.sessions[0].terminal
+    finally:
+        await follower.aclose()
+        await store.close()
