@@ -130,6 +130,7 @@ class Settings(BaseSettings):
     max_targets: int = Field(default=25, ge=1, le=1000)
     requests_per_hour: int = Field(default=30, ge=1)
     approval_ttl_hours: float = Field(default=24.0, gt=0)
+    retry_window_hours: float = Field(default=24.0, gt=0)  # Retry failed, counted from the approval (SPEC §7)
     policy_file: Path | None = None  # SPEC §6; read by bot/policy_file.py
 
     audit_db: Path = Path("./immybot-slack.db")

@@ -35,6 +35,7 @@ from bot.slack.commands.deps import CommandsDeps
 from bot.slack.groups import SlackGroupDirectory
 from bot.slack.home.deps import HomeDeps
 from bot.slack.notices import ExpiryNotices, ReminderNotices
+from bot.slack.reports.deps import FollowUpsDeps, SessionLogs
 from bot.slack.requests.deps import RequestsDeps
 from bot.store import Store
 from bot.store.audit import audit_csv
@@ -47,12 +48,14 @@ from bot.workflow.expiry import expiry_loop, tick_loop
 from bot.workflow.follower import Follower
 from bot.workflow.policy import Policy
 from bot.workflow.ports import GroupDirectory
+from bot.workflow.retry_run import FollowUps
 from bot.workflow.rules import EMPTY_POLICY
 from bot.workflow.service import RequestService, utc_now
 
 log = logging.getLogger(__name__)
 
 EXPIRY_CHECK_MAX_SECONDS = 30.0
+LOG_LINES = 5000  # Show log reads this many newest lines: the last that fit go ephemerally, all to the DM file
 
 
 @dataclass
@@ -148,6 +151,9 @@ async def build_services(settings: Settings) -> AsyncIterator[Services]:
             commands_deps=CommandsDeps(service, policy, client, catalog, immybot, follower.cancel, audit_csv, modal),
             approvals_deps=ApprovalsDeps(service, client, home, follower.start_in_background),
             home_deps=home,
+            followups_deps=FollowUpsDeps(
+                FollowUps(store, policy, retry_window=timedelta(hours=settings.retry_window_hours), clock=utc_now),
+                client, session_log_messages(immybot), follower.start_in_background, settings.retry_window_hours),
         )
         await follower.start()
         stack.push_async_callback(follower.aclose)
@@ -165,6 +171,16 @@ async def build_services(settings: Settings) -> AsyncIterator[Services]:
             stack.push_async_callback(_cancel, reminding)
         await checkpoints.start()
         yield services
+
+
+def session_log_messages(immybot: ImmyBotClient) -> SessionLogs:
+    """Show log's reader: the last lines' messages (the client keeps parameters and their values out)."""
+    from bot.immybot.port import log_messages
+
+    async def read(session_id: int) -> list[str]:
+        return await log_messages(immybot, session_id, LOG_LINES)
+
+    return read
 
 
 def policy_from_settings(settings: Settings, groups: GroupDirectory) -> Policy:

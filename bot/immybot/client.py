@@ -33,11 +33,11 @@ from bot.immybot.models import (
     SoftwarePayload,
     Tenant,
 )
-from bot.immybot.schedule import Schedule
 from bot.immybot.session_logs import LogLine, last_lines, only_messages
 from bot.immybot.tolerant import Rows, parse, skipped, with_id
 from bot.immybot.transport import DEFAULT_TIMEOUT, ImmyBotHttp, RetryPolicy
 from bot.workflow.model import Catalog, DesiredState, RebootPreference, RunOptions, Software
+from bot.workflow.schedule import Schedule
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +113,19 @@ def run_body(
         "sendFollowUpOnlyIfActionNeeded": False,
         "skipBackgroundJob": False,
         "sessionGroupId": session_group_id,
-        **(schedule or Schedule.now()).body_fields(),
+        **schedule_fields(schedule or Schedule.now()),
+    }
+
+
+def schedule_fields(schedule: Schedule) -> dict[str, Any]:
+    """Every schedule property of the body, explicitly (ImmyBot's defaults are not ours to guess): the
+    domain's `run_fields` on top of "now" in ImmyBot's time zone handling."""
+    return {
+        "updateTime": None,
+        "timeZoneInfoId": None,
+        "useComputersTimezoneForExecution": False,
+        "scheduleExecutionAfterActiveHours": False,
+        **schedule.run_fields(),
     }
 
 
@@ -261,7 +273,7 @@ class ImmyBotClient:
         session_group_id)` before trying again with the SAME `session_group_id`. A timed `schedule`
         goes through `run_immy_service_new` (API.md §4.3); after-active-hours may come here.
         """
-        if schedule is not None and schedule.timed:
+        if schedule is not None and schedule.uses_run_new:
             raise ValueError("a run at a clock time goes through run_immy_service_new")
         path = "/api/v1/run-immy-service"
         body = run_body(

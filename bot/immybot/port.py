@@ -28,6 +28,7 @@ from bot.immybot.errors import (
 from bot.immybot.models import MaintenanceAction
 from bot.workflow.errors import BackendRejected, BackendUnavailable
 from bot.workflow.model import Request, SessionInfo, SessionResult, Software
+from bot.workflow.scheduling import run_schedule
 
 T = TypeVar("T")
 
@@ -61,16 +62,14 @@ class ImmyBotSessions:
         self._client = client
 
     async def start(self, request: Request, computer_ids: Sequence[int], group_id: str) -> list[SessionInfo]:
-        result = await _call(
-            self._client.run_immy_service(
-                computer_ids=list(computer_ids),
-                software=request.software,
-                action=request.action,
-                options=request.options,
-                session_group_id=group_id,
-            ),
-            starting=True,
-        )
+        schedule = run_schedule(request)
+        run = self._client.run_immy_service_new if schedule.uses_run_new else self._client.run_immy_service
+        answer = await _call(run(computer_ids=list(computer_ids), software=request.software, action=request.action,
+                                 options=request.options, session_group_id=group_id, schedule=schedule),
+                             starting=True)  # fmt: skip
+        if answer is None:  # run-immy-service-new answers without session ids: the starter finds them by group id
+            return []
+        result = answer
         # the client already dropped (and counted) sessions without an id; the filter keeps the types honest
         started = [SessionInfo(session_id=s.session_id, computer_id=s.computer_id)
                    for s in result.started if s.session_id is not None]  # fmt: skip
@@ -120,3 +119,9 @@ def pick_action(actions: Sequence[MaintenanceAction], software: Software) -> Mai
         if same_item and same_catalog and action.maintenance_identifier is not None:
             return action
     return leaves[0] if len(leaves) == 1 else None
+
+
+async def log_messages(client: ImmyBotClient, session_id: int, last: int) -> list[str]:
+    """Show log: the session's last `last` log messages (never parameters: `session_logs`), faults mapped
+    to the domain's errors like every other call."""
+    return [line.message for line in await _call(client.session_log_lines(session_id, last=last))]

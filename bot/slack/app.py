@@ -26,6 +26,8 @@ from bot.slack.errors import install_error_handler
 from bot.slack.home import listeners as home
 from bot.slack.home.deps import HomeDeps
 from bot.slack.middleware import install_dedup, install_shape_check
+from bot.slack.reports import followups
+from bot.slack.reports.deps import FollowUpsDeps
 from bot.slack.requests import listeners as requests
 from bot.slack.requests.deps import RequestsDeps
 
@@ -68,6 +70,7 @@ def wire(
     commands_deps: CommandsDeps,
     approvals_deps: ApprovalsDeps,
     home_deps: HomeDeps,
+    followups_deps: FollowUpsDeps | None = None,
 ) -> None:
     """Middleware first (shape, then dedup), then the one error handler, then the features."""
     app.middleware(metrics.AckTiming())
@@ -78,3 +81,5 @@ def wire(
     commands.register(app, commands_deps)
     approvals.register(app, approvals_deps)
     home.register(app, home_deps)
+    if followups_deps is not None:
+        followups.register(app, followups_deps)

@@ -36,7 +36,7 @@ async def dm_channel(client: AsyncWebClient, user: str) -> str:
 
 async def post_request_card(client: AsyncWebClient, request: Request) -> MessageRef:
     """In the invoking channel, or the requester's DM when the bot may not post there."""
-    text, blocks = request_card(request)
+    text, blocks = request_card(request, schedule=request.schedule)
     if request.channel:
         try:
             posted = await client.chat_postMessage(channel=request.channel, text=text, blocks=blocks)
@@ -55,10 +55,10 @@ def policy_approval_card(request: Request) -> tuple[str, list[dict]]:
     far, or that the policy approved it. The implicit rule (no POLICY_FILE) shows today's card."""
     rule = request.rule
     if rule is None or rule.implicit:
-        return approval_card(request)
+        return approval_card(request, schedule=request.schedule)
     by_policy = request.decision_reason if request.decided_by == POLICY_ACTOR else None
     return approval_card(request, rule_name=rule.name, approvals_needed=rule.approvals,
-                         approved_by=request.approved_by, approved_by_policy=by_policy)
+                         approved_by=request.approved_by, approved_by_policy=by_policy, schedule=request.schedule)
 
 
 def approval_channel_of(request: Request, default: str) -> str:
@@ -76,7 +76,7 @@ async def post_approval_card(client: AsyncWebClient, request: Request, approval_
 async def refresh_cards(client: AsyncWebClient, request: Request) -> None:
     """Re-render both cards in place from the request's current state (buttons go once decided)."""
     for ref, (text, blocks) in (
-        (request.request_card, request_card(request)),
+        (request.request_card, request_card(request, schedule=request.schedule)),
         (request.approval_card, policy_approval_card(request)),
     ):
         if ref is None:

@@ -109,9 +109,10 @@ class Tx:
 
     @staticmethod
     def _decode(rid: int, state: str, data: str, sessions: dict[int, list[SessionInfo]]) -> Request:
-        return Request.model_validate(
-            {**json.loads(data), "id": rid, "state": state, "sessions": sessions.get(int(rid), [])}
-        )
+        fields = json.loads(data)
+        attempt = fields.get("attempt", 1)  # the current attempt's sessions only (a retry runs anew)
+        current = [s for s in sessions.get(int(rid), []) if s.attempt == attempt]
+        return Request.model_validate({**fields, "id": rid, "state": state, "sessions": current})
 
     # ---- sessions ---------------------------------------------------------------------------
 
@@ -119,11 +120,12 @@ class Tx:
         marks = ", ".join("?" for _ in request_ids)
         found: dict[int, list[SessionInfo]] = {}
         rows = await self.conn.execute_fetchall(
-            "SELECT request_id, session_id, computer_id, status, already_in_progress, finished_at FROM sessions "
+            "SELECT request_id, session_id, computer_id, status, already_in_progress, finished_at, attempt "
+            "FROM sessions "
             f"WHERE request_id IN ({marks}) ORDER BY rowid",
             request_ids,
         )
-        for rid, sid, cid, status, in_progress, finished in rows:
+        for rid, sid, cid, status, in_progress, finished, attempt in rows:
             found.setdefault(int(rid), []).append(
                 SessionInfo(
                     session_id=sid,
@@ -131,6 +133,7 @@ class Tx:
                     status=status,
                     already_in_progress=bool(in_progress),
                     finished_at=datetime.fromisoformat(finished) if finished else None,
+                    attempt=int(attempt),
                 )
             )
         return found
@@ -138,7 +141,7 @@ class Tx:
     async def add_sessions(self, request_id: int, sessions: list[SessionInfo]) -> None:
         await self.conn.executemany(
             "INSERT OR IGNORE INTO sessions (request_id, session_id, computer_id, status, already_in_progress, "
-            "finished_at) VALUES (?, ?, ?, ?, ?, ?)",
+            "finished_at, attempt) VALUES (?, ?, ?, ?, ?, ?, ?)",
             [
                 (
                     request_id,
@@ -147,6 +150,7 @@ class Tx:
                     s.status,
                     int(s.already_in_progress),
                     format_at(s.finished_at) if s.finished_at else None,
+                    s.attempt,
                 )
                 for s in sessions
             ],

@@ -45,6 +45,7 @@ from bot.workflow.model import (
     SessionResult,
 )
 from bot.workflow.ports import Reporter, SessionsPort
+from bot.workflow.scheduling import give_up_at, waits_until
 from bot.workflow.starter import Starter
 
 log = logging.getLogger(__name__)
@@ -204,7 +205,7 @@ class Follower:
         since = request.updated_at if spread else self._clock()  # record_started stamped updated_at
         pending = {s.session_id for s in request.sessions if not s.terminal}
         pending &= pending if only is None else only
-        followed = _Followed(request, since + self.max_wait, pending)
+        followed = _Followed(request, give_up_at(request, since, self.max_wait), pending)
         self._followed[request.id] = followed
         for session_id in pending:
             first = self.poll_seconds * random.uniform(0.0 if spread else JITTER, 1.0 + JITTER)
@@ -285,6 +286,8 @@ class Follower:
         delay = self._delays.get(key, self.poll_seconds)
         waiting = status in WAITING_SESSION_STATUSES
         self._delays[key] = min(delay * BACKOFF, self.poll_cap) if waiting else self.poll_seconds
+        if waiting and waits_until(followed.request, self._clock()) is not None:
+            self._delays[key] = self.poll_cap  # scheduled for later: nothing to see before its time
         self._reschedule(followed, session_id, self._delays[key])
         if self.leases.shared:  # where a replica taking this session over would pick it up
             await self.leases.reschedule(*key, self._clock() + timedelta(seconds=self._delays[key]))

@@ -13,6 +13,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from bot.workflow.schedule import Schedule
+
 
 class Catalog(StrEnum):
     GLOBAL = "Global"
@@ -168,6 +170,7 @@ class SessionInfo(BaseModel):
     status: str = "Created"
     already_in_progress: bool = False
     finished_at: datetime | None = None
+    attempt: int = 1  # 1 = the approved run, 2+ = a "Retry failed" run (SPEC §7)
 
     @property
     def terminal(self) -> bool:
@@ -184,6 +187,7 @@ class Draft(_Value):
     targets: Targets
     options: RunOptions
     reason: str
+    schedule: Schedule = Schedule()  # when it runs (SPEC §7); pinned when the request is recorded
 
 
 class RuleRecord(_Value):
@@ -233,10 +237,23 @@ class Request(BaseModel):
     approved_by: list[str] = Field(default_factory=list)  # distinct approvers so far, in order
     reminders_done: int = 0  # reminder/escalation steps already taken (their due times derive from created_at)
     escalated: bool = False  # `escalate_to` may decide it too
+    schedule: Schedule = Schedule()
+    # "Retry failed" (SPEC §7): the current attempt, the computers it runs, who asked for it and the
+    # sessions of the attempts before (Show log may still be asked for them). `sessions` holds the
+    # current attempt's only.
+    attempt: int = 1
+    attempt_computer_ids: tuple[int, ...] | None = None
+    retried_by: str | None = None
+    earlier_session_ids: list[int] = Field(default_factory=list)
 
     @property
     def label(self) -> str:
         return f"#{self.id}"
+
+    @property
+    def run_computer_ids(self) -> tuple[int, ...]:
+        """The computers the current attempt runs: all targets, or those a retry runs again."""
+        return self.attempt_computer_ids if self.attempt_computer_ids is not None else self.targets.computer_ids
 
 
 class AuditEvent(StrEnum):
@@ -253,6 +270,7 @@ class AuditEvent(StrEnum):
     APPROVAL_ADDED = "approval.added"
     REQUEST_REMINDED = "request.reminded"
     REQUEST_ESCALATED = "request.escalated"
+    REQUEST_RETRIED = "request.retried"
 
 
 SYSTEM_ACTOR = "system"

@@ -43,6 +43,8 @@ from bot.workflow.outcome import request_outcome
 from bot.workflow.policy import RATE_WINDOW, Decision, Policy
 from bot.workflow.ports import Clock, RequestStore, StoreTx
 from bot.workflow.records import decision_change, draft_fields, entry, illegal
+from bot.workflow.retry_run import retried_entry
+from bot.workflow.scheduling import started_outcome
 
 DEDUP_TTL = timedelta(hours=24)  # Slack retries within minutes; a day is well past any replay
 _REFUSED = "refused:"
@@ -89,7 +91,8 @@ class RequestService:
 
     async def _record(self, tx: StoreTx, draft: Draft, now: datetime, *, auto: bool, dedup_key: str | None,
                       rule: RuleRecord) -> Request:
-        request = await tx.insert_request(draft, now)
+        # the schedule is pinned once, at submission: the cards never drift to another day when re-rendered
+        request = await tx.insert_request(draft.model_copy(update={"schedule": draft.schedule.pin(now)}), now)
         request = request.model_copy(update={"rule": rule})
         await self._cas(tx, request, RequestState.PENDING)
         await tx.append_audit(entry(AuditEvent.REQUEST_CREATED, request, draft.requester), now)
@@ -287,15 +290,17 @@ class RequestService:
                 return request  # already recorded (a replay after a restart)
             if request.state is not RequestState.STARTING:
                 raise illegal(request, RequestState.RUNNING)
+            sessions = [s.model_copy(update={"attempt": request.attempt}) for s in sessions]
             await tx.add_sessions(request_id, sessions)
             changed = request.model_copy(
                 update={"state": RequestState.RUNNING, "sessions": list(sessions), "updated_at": now}
             )
             await self._cas(tx, changed, RequestState.STARTING)
             ids = [s.session_id for s in sessions]
-            await tx.append_audit(
-                entry(AuditEvent.SESSIONS_STARTED, changed, SYSTEM_ACTOR, immybot_session_ids=ids), now
-            )
+            await tx.append_audit(entry(AuditEvent.SESSIONS_STARTED, changed, SYSTEM_ACTOR, immybot_session_ids=ids,
+                                        outcome=started_outcome(changed)), now)  # fmt: skip
+            if changed.attempt > 1:  # who asked for the retry, with the sessions it started
+                await tx.append_audit(retried_entry(changed, ids), now)
         return changed
 
     async def update_session(

@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 
 Limiter = Callable[[], Awaitable[None]]
 ONCE_TTL = 30 * 86400.0  # a durable "said once" flag outlives any outage
+FIND_ATTEMPTS = 8  # lookups by group id after a POST without session ids (~6 min at the default backoff)
 
 
 def _worth_retrying(error: BaseException) -> bool:
@@ -64,6 +65,7 @@ class Starter:
         self._limit = limit
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
+        self.find_attempts = FIND_ATTEMPTS
         self._tasks: dict[int, asyncio.Task[None]] = {}
 
     @property
@@ -138,7 +140,7 @@ class Starter:
     async def _attempt(self, request: Request, *, look_up_first: bool) -> None:
         group_id = request.session_group_id
         assert group_id, "a starting request always has its session group id"
-        computer_ids = list(request.targets.computer_ids)
+        computer_ids = list(request.run_computer_ids)
         found: list[SessionInfo] = []
         to_start = computer_ids
         if look_up_first:
@@ -162,7 +164,7 @@ class Starter:
             answered = {s.computer_id for s in started}
             missing = [c for c in to_start if c not in answered]
             if missing and not cancelled:  # run-immy-service may answer with empty lists (API.md §4.3)
-                started += await self._look_up(missing, group_id)
+                started += await self._look_up_until_found(missing, group_id)
         sessions = _unique(found + started)
         if not cancelled:
             try:
@@ -221,7 +223,25 @@ class Starter:
     async def _look_up_all(self, request: Request) -> list[SessionInfo]:
         """Sessions an earlier, unanswered POST may have started (a request cancelled between retries)."""
         assert request.session_group_id
-        return _unique(await self._look_up(list(request.targets.computer_ids), request.session_group_id))
+        return _unique(await self._look_up(list(request.run_computer_ids), request.session_group_id))
+
+    async def _look_up_until_found(self, computer_ids: list[int], group_id: str) -> list[SessionInfo]:
+        """After a POST that answered without (some) session ids (run-immy-service-new never gives any):
+        ImmyBot may create the sessions a moment later, so look again with backoff, `find_attempts` times.
+        Never POSTed again: a computer still without a session is logged, and the run goes on without it."""
+        found: list[SessionInfo] = []
+        missing = list(computer_ids)
+        for attempt in range(self.find_attempts):
+            if attempt:
+                await asyncio.sleep(min(self.backoff_base * 2 ** (attempt - 1), self.backoff_cap))
+            found += await self._look_up(missing, group_id)
+            have = {s.computer_id for s in found}
+            missing = [c for c in missing if c not in have]
+            if not missing:
+                break
+        if missing:
+            log.error("ImmyBot created no session of group %s for computer(s) %s", group_id, missing)
+        return found
 
     async def _look_up(self, computer_ids: list[int], group_id: str) -> list[SessionInfo]:
         async def one(computer_id: int) -> list[SessionInfo]:

@@ -22,10 +22,10 @@ from bot.immybot.client import ImmyBotClient, run_body
 from bot.immybot.errors import ImmyUnexpectedContent
 from bot.immybot.models import MaintenanceAction
 from bot.immybot.preview import Verdict, computer_verdicts
-from bot.immybot.schedule import Schedule
 from bot.immybot.session_logs import LogLine, only_messages, parameter_values
 from bot.immybot.transport import RetryPolicy
 from bot.workflow.model import Catalog, DesiredState, OfflineBehavior, RebootPreference, RunOptions, Software
+from bot.workflow.schedule import Schedule, When
 from tests.conftest import OPENAPI, VALID_ENV, require_shared
 from tests.contracts import schema as oas
 from tests.contracts.test_client_contracts import GROUP, Route, _run_all
@@ -126,16 +126,17 @@ def test_every_scheduled_or_preview_body_is_valid(
         schema = oas.to_json_schema(oas.request_schema(path), max_items=10_000)
         jsonschema.validate(body, schema, format_checker=jsonschema.FormatChecker())
     assert body["detectionOnly"] is preview
-    assert body["updateTime"] == schedule.at
-    assert body["scheduleExecutionAfterActiveHours"] is schedule.after_active_hours
+    assert body["updateTime"] == (f"{schedule.at:%H:%M}" if schedule.at else None)
+    assert body["scheduleExecutionAfterActiveHours"] is (schedule.when is When.AFTER_HOURS)
     assert (body["timeZoneInfoId"] is None) is (schedule.at is None)
 
 
 def test_bad_schedules_are_refused_before_anything_is_sent() -> None:
-    for bad in ({"at": "24:00"}, {"at": "9:5"}, {"at": "18:30", "time_zone": "Mars/Olympus"},
-                {"at": "18:30", "after_active_hours": True}):  # fmt: skip
+    for bad in ("24:00", "9:5", "18:3", "noon"):
         with pytest.raises(ValueError):
-            Schedule(**bad)
+            Schedule.at_time(bad, "UTC")
+    # an unknown zone is not sent to ImmyBot: it falls back to UTC, flagged for the cards
+    assert Schedule.at_time("18:30", "Mars/Olympus").run_fields()["timeZoneInfoId"] == "UTC"
 
 
 _ACTION = TypeAdapter(MaintenanceAction)

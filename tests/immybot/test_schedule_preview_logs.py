@@ -12,8 +12,8 @@ import pytest
 from bot.immybot.client import ImmyBotClient
 from bot.immybot.models import MaintenanceSession
 from bot.immybot.preview import Verdict, computer_verdicts, summarize
-from bot.immybot.schedule import Schedule
 from bot.workflow.model import Catalog, DesiredState, OfflineBehavior, RunOptions, Software
+from bot.workflow.schedule import Schedule
 from immybot_slack_sandbox.immy_logs import SECRET_PARAMETER_VALUE
 from immybot_slack_sandbox.immy_preview import DETECTION_FAILED
 from immybot_slack_sandbox.immy_sandbox import ImmySandbox

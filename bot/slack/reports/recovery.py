@@ -35,6 +35,11 @@ MARK_TTL = 30 * 86400.0
 RECHECK_WITHIN = timedelta(days=7)  # a summary claimed longer ago than this is not looked for again
 
 
+def summary_ref(request: Request) -> str:
+    """Names one summary in marks and file names: the request, and the attempt after a "Retry failed"."""
+    return str(request.id) if request.attempt == 1 else f"{request.id}.{request.attempt}"
+
+
 class Marks(Protocol):
     async def claim(self, key: str, ttl_seconds: float = 3600) -> bool: ...
 
@@ -50,7 +55,8 @@ async def unposted(service: FinishedRequests, *, now: datetime | None = None) ->
     since = (now or datetime.now(UTC)) - RECHECK_WITHIN
     found: list[Request] = []
     for request in await service.in_states(RequestState.FINISHED):
-        if request.reported and request.updated_at >= since and not await service.claimed(POSTED.format(id=request.id)):
+        posted = POSTED.format(id=summary_ref(request))
+        if request.reported and request.updated_at >= since and not await service.claimed(posted):
             found.append(request)
     return found
 
@@ -92,7 +98,7 @@ async def _result(
 
 
 def summary_in(
-    messages: Iterable[dict[str, Any]], request_id: int, event_type: str, csv_name: str
+    messages: Iterable[dict[str, Any]], request_id: int, event_type: str, csv_name: str, attempt: int = 1
 ) -> tuple[set[int], bool]:
     """The summary parts (by their metadata) and whether the CSV is among these thread messages."""
     parts: set[int] = set()
@@ -100,7 +106,8 @@ def summary_in(
     for message in messages:
         metadata = message.get("metadata") or {}
         payload = metadata.get("event_payload") or {}
-        if metadata.get("event_type") == event_type and payload.get("request_id") == request_id:
+        if metadata.get("event_type") == event_type and payload.get("request_id") == request_id \
+                and payload.get("attempt", 1) == attempt:
             parts.add(int(payload.get("part", 0)))
         csv = csv or any(f.get("name") == csv_name for f in message.get("files") or [])
     return parts, csv

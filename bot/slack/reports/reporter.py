@@ -37,6 +37,7 @@ from bot.slack.requests.views import request_card
 from bot.slack.text import plural
 from bot.workflow.model import MessageRef, Request, SessionResult
 from bot.workflow.ports import SessionsPort
+from bot.workflow.scheduling import run_schedule
 
 if TYPE_CHECKING:
     from bot.workflow.service import RequestService
@@ -100,7 +101,8 @@ class SlackReporter:
         state = self._state(request)
         if state.closed:
             return
-        state.latest = status_message(request, names=_names(request), immybot_unavailable=immybot_unavailable)
+        state.latest = status_message(request, names=_names(request), immybot_unavailable=immybot_unavailable,
+                                      schedule=run_schedule(request))
         if state.flusher is None or state.flusher.done():
             state.flusher = asyncio.create_task(self._flush(request), name=f"status-{request.id}")
 
@@ -148,7 +150,7 @@ class SlackReporter:
     async def _settle(self, request: Request) -> None:
         """Bring the status message to the request's final state and stop editing it."""
         state = self._state(request)
-        state.latest = status_message(request, names=_names(request))
+        state.latest = status_message(request, names=_names(request), schedule=run_schedule(request))
         if state.flusher is None or state.flusher.done():
             state.flusher = asyncio.create_task(self._flush(request), name=f"status-{request.id}")
         with contextlib.suppress(Exception):
@@ -165,11 +167,13 @@ class SlackReporter:
         await self._settle(request)
         done = self._finals.setdefault(request.id, _Final())
         if self._marks is not None and not done.checked:
-            if not await self._marks.claim(recovery.SENDING.format(id=request.id), recovery.MARK_TTL):
+            sending = recovery.SENDING.format(id=recovery.summary_ref(request))
+            if not await self._marks.claim(sending, recovery.MARK_TTL):
                 await self._read_thread(request, done)  # an earlier attempt may have posted some of it
             done.checked = True
         limit = self.inline_limit if len(results) > self.inline_limit else None
-        messages = final_summary(request, results, self._base_url, inline_limit=limit)
+        messages = final_summary(request, results, self._base_url, inline_limit=limit,
+                                 summary_id=str(request.attempt), retry=request.attempt - 1)
         for index, (text, blocks) in enumerate(messages):
             if index in done.posted:
                 continue
@@ -178,7 +182,8 @@ class SlackReporter:
                 thread_ts=card.ts,
                 text=text,
                 blocks=blocks,
-                metadata={"event_type": SUMMARY_EVENT, "event_payload": {"request_id": request.id, "part": index}},
+                metadata={"event_type": SUMMARY_EVENT, "event_payload": {"request_id": request.id, "part": index,
+                                                                   "attempt": request.attempt}},
             )
             done.posted.add(index)
         if limit is not None and not done.csv_sent:
@@ -186,13 +191,13 @@ class SlackReporter:
                 channel=card.channel,
                 thread_ts=card.ts,
                 content=summary_csv(results),
-                filename=ids.SUMMARY_CSV_FILENAME.format(id=request.id),
+                filename=ids.SUMMARY_CSV_FILENAME.format(id=recovery.summary_ref(request)),
                 title=f"{request.label} results",
                 request_file_info=False,
             )
             done.csv_sent = True
         if self._marks is not None:
-            await self._marks.claim(recovery.POSTED.format(id=request.id), recovery.MARK_TTL)
+            await self._marks.claim(recovery.POSTED.format(id=recovery.summary_ref(request)), recovery.MARK_TTL)
         await self._update_cards(request)
         self._finals.pop(request.id, None)
         self._status.pop(request.id, None)
@@ -201,14 +206,15 @@ class SlackReporter:
         """Mark the summary parts and the CSV already in the thread as posted."""
         card = request.request_card
         assert card is not None
-        csv_name = ids.SUMMARY_CSV_FILENAME.format(id=request.id)
+        csv_name = ids.SUMMARY_CSV_FILENAME.format(id=recovery.summary_ref(request))
         cursor: str | None = None
         try:
             while True:
                 answer = await self._client.conversations_replies(
                     channel=card.channel, ts=card.ts, include_all_metadata=True, limit=200, cursor=cursor
                 )
-                parts, csv = recovery.summary_in(answer.get("messages") or [], request.id, SUMMARY_EVENT, csv_name)
+                parts, csv = recovery.summary_in(answer.get("messages") or [], request.id, SUMMARY_EVENT, csv_name,
+                                                  request.attempt)
                 done.posted |= parts
                 done.csv_sent = done.csv_sent or csv
                 cursor = (answer.get("response_metadata") or {}).get("next_cursor") or None

@@ -17,6 +17,7 @@ from bot.slack.requests.deps import RequestsDeps
 from bot.slack.requests.form import FormError, RequestForm
 from bot.slack.text import escape
 from bot.workflow.model import Computer, Draft, RunOptions, Software, Targets
+from bot.workflow.schedule import When
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,18 @@ async def _profile_email(deps: RequestsDeps, user: str) -> str | None:
         return None
     email = answer_field(info, "user", "profile", "email")  # absent when the workspace hides emails
     return str(email).strip() if isinstance(email, str) and email.strip() else None
+
+
+async def profile_tz(deps: RequestsDeps, user: str) -> str | None:
+    """The requester's IANA time zone (`users.info` `user.tz`); None when absent or unreadable: the
+    schedule then falls back to UTC and the cards say so."""
+    try:
+        info = await deps.client.users_info(user=user)
+    except SlackApiError as error:
+        log.info("users.info failed", extra={"error": error.response.get("error")})
+        return None
+    tz = answer_field(info, "user", "tz")
+    return tz.strip() if isinstance(tz, str) and tz.strip() else None
 
 
 async def _computers_for_email(deps: RequestsDeps, email: str, requester: str) -> list[Computer]:
@@ -104,4 +117,6 @@ async def build_draft(deps: RequestsDeps, form: RequestForm, requester: str) -> 
         targets=targets,
         options=RunOptions(reboot=form.reboot, offline=form.offline, preview=form.preview),
         reason=form.reason,
+        # the profile is read only for a clock time: Now and After business hours need no time zone
+        schedule=form.schedule(await profile_tz(deps, requester) if form.when is When.AT_TIME else None),
     )

@@ -130,20 +130,22 @@ class PgTx:
 
     @staticmethod
     def _decode(rid: int, state: str, data: str, sessions: dict[int, list[SessionInfo]]) -> Request:
-        return Request.model_validate(
-            {**json.loads(data), "id": rid, "state": state, "sessions": sessions.get(int(rid), [])}
-        )
+        fields = json.loads(data)
+        attempt = fields.get("attempt", 1)  # the current attempt's sessions only (a retry runs anew)
+        current = [s for s in sessions.get(int(rid), []) if s.attempt == attempt]
+        return Request.model_validate({**fields, "id": rid, "state": state, "sessions": current})
 
     # ---- sessions ---------------------------------------------------------------------------
 
     async def _sessions(self, request_ids: list[int]) -> dict[int, list[SessionInfo]]:
         found: dict[int, list[SessionInfo]] = {}
         rows = await self._all(
-            "SELECT request_id, session_id, computer_id, status, already_in_progress, finished_at FROM sessions "
+            "SELECT request_id, session_id, computer_id, status, already_in_progress, finished_at, attempt "
+            "FROM sessions "
             "WHERE request_id = ANY(%s) ORDER BY seq",
             (request_ids,),
         )
-        for rid, sid, cid, status, in_progress, finished in rows:
+        for rid, sid, cid, status, in_progress, finished, attempt in rows:
             found.setdefault(int(rid), []).append(
                 SessionInfo(
                     session_id=sid,
@@ -151,6 +153,7 @@ class PgTx:
                     status=status,
                     already_in_progress=bool(in_progress),
                     finished_at=datetime.fromisoformat(finished) if finished else None,
+                    attempt=int(attempt),
                 )
             )
         return found
@@ -159,7 +162,7 @@ class PgTx:
         async with self.conn.cursor() as cursor:
             await cursor.executemany(
                 "INSERT INTO sessions (request_id, session_id, computer_id, status, already_in_progress, "
-                "finished_at) VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                "finished_at, attempt) VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
                 [
                     (
                         request_id,
@@ -168,6 +171,7 @@ class PgTx:
                         s.status,
                         s.already_in_progress,
                         format_at(s.finished_at) if s.finished_at else None,
+                        s.attempt,
                     )
                     for s in sessions
                 ],
