@@ -73,7 +73,8 @@ class FollowUps:
         self._clock = clock
 
     async def _may(self, request: Request, actor: str) -> bool:
-        return actor in (request.requester, request.decided_by) or await self._policy.is_approver(actor)
+        # the requester, whoever decided, or an approver of this request (its policy rule's, SPEC §6)
+        return actor in (request.requester, request.decided_by) or await self._policy.may_decide(actor, request)
 
     async def retry_failed(self, request_id: int, summary_attempt: int, actor: str) -> RetryAnswer:
         async with self._store.read() as tx:
