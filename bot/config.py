@@ -131,6 +131,7 @@ class Settings(BaseSettings):
     requests_per_hour: int = Field(default=30, ge=1)
     approval_ttl_hours: float = Field(default=24.0, gt=0)
     policy_file: Path | None = None  # SPEC §6; read by bot/policy_file.py
+    preview_before_approval: bool = True  # SPEC §8: ImmyBot's detection-only run on the approval card
 
     audit_db: Path = Path("./immybot-slack.db")
     database_url: SecretStr | None = None  # postgresql://…: state in PostgreSQL (SPEC §9); unset: SQLite

@@ -14,10 +14,10 @@ import aiosqlite
 
 from bot.store import audit
 from bot.store.audit import AuditEntry, format_at
-from bot.workflow.model import Draft, Request, RequestState, SessionInfo
+from bot.workflow.model import SESSION_PREVIEW, SESSION_RUN, Draft, Request, RequestState, SessionInfo
 
 _REQUEST_COLUMNS = "id, state, data, EXISTS (SELECT 1 FROM sessions WHERE sessions.request_id = requests.id)"
-_EXCLUDED = {"id", "state", "sessions"}
+_EXCLUDED = {"id", "state", "sessions", "preview_sessions"}
 
 
 def _request_data(request: Request | Draft) -> str:
@@ -109,8 +109,10 @@ class Tx:
 
     @staticmethod
     def _decode(rid: int, state: str, data: str, sessions: dict[int, list[SessionInfo]]) -> Request:
+        # the preview's sessions never reach `sessions`: outcome, summary, status and cancel read only the run's
         return Request.model_validate(
-            {**json.loads(data), "id": rid, "state": state, "sessions": sessions.get(int(rid), [])}
+            {**json.loads(data), "id": rid, "state": state, "sessions": sessions.get(int(rid), []),
+             "preview_sessions": sessions.get(-int(rid), [])}
         )
 
     # ---- sessions ---------------------------------------------------------------------------
@@ -119,12 +121,12 @@ class Tx:
         marks = ", ".join("?" for _ in request_ids)
         found: dict[int, list[SessionInfo]] = {}
         rows = await self.conn.execute_fetchall(
-            "SELECT request_id, session_id, computer_id, status, already_in_progress, finished_at FROM sessions "
+            "SELECT request_id, session_id, computer_id, status, already_in_progress, finished_at, kind FROM sessions "
             f"WHERE request_id IN ({marks}) ORDER BY rowid",
             request_ids,
         )
-        for rid, sid, cid, status, in_progress, finished in rows:
-            found.setdefault(int(rid), []).append(
+        for rid, sid, cid, status, in_progress, finished, kind in rows:
+            found.setdefault(int(rid) if kind != SESSION_PREVIEW else -int(rid), []).append(
                 SessionInfo(
                     session_id=sid,
                     computer_id=cid,
@@ -135,10 +137,10 @@ class Tx:
             )
         return found
 
-    async def add_sessions(self, request_id: int, sessions: list[SessionInfo]) -> None:
+    async def add_sessions(self, request_id: int, sessions: list[SessionInfo], kind: str = SESSION_RUN) -> None:
         await self.conn.executemany(
             "INSERT OR IGNORE INTO sessions (request_id, session_id, computer_id, status, already_in_progress, "
-            "finished_at) VALUES (?, ?, ?, ?, ?, ?)",
+            "finished_at, kind) VALUES (?, ?, ?, ?, ?, ?, ?)",
             [
                 (
                     request_id,
@@ -147,6 +149,7 @@ class Tx:
                     s.status,
                     int(s.already_in_progress),
                     format_at(s.finished_at) if s.finished_at else None,
+                    kind,
                 )
                 for s in sessions
             ],

@@ -23,7 +23,7 @@ import heapq
 import itertools
 import logging
 import random
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -42,6 +42,8 @@ from bot.workflow.model import (
     SessionResult,
 )
 from bot.workflow.ports import Reporter, SessionsPort
+from bot.workflow.preview_runner import PREVIEW_WAIT, PreviewRunner
+from bot.workflow.previewing import PreviewLedger
 from bot.workflow.starter import Starter
 
 log = logging.getLogger(__name__)
@@ -63,6 +65,16 @@ class _Followed:
     pending: set[int]
     cancel_sent: set[int] = field(default_factory=set)
     finishing: bool = False
+    preview: bool = False  # following the request's detection-only preview (SPEC §8), not its run
+    stop: bool = False  # a preview no longer wanted (decided): its sessions are cancelled
+
+    @property
+    def sessions(self) -> list[SessionInfo]:
+        return self.request.preview_sessions if self.preview else self.request.sessions
+
+    @property
+    def cancelling(self) -> bool:
+        return self.stop if self.preview else self.request.cancel_requested
 
 
 class Follower:
@@ -80,6 +92,9 @@ class Follower:
         start_backoff_cap: float = 60.0,
         on_session_end: Callable[[str], None] | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        preview_ledger: PreviewLedger | None = None,
+        show_preview: Callable[[Request], Awaitable[None]] | None = None,
+        preview_wait: timedelta = PREVIEW_WAIT,
     ) -> None:
         self._service = service
         self._sessions = sessions
@@ -91,8 +106,16 @@ class Follower:
         self._limit = asyncio.Semaphore(concurrency)
         self._on_session_end = on_session_end
         self._clock = clock
+        self.previews: PreviewRunner | None = None
+        if preview_ledger is not None:
+            self.previews = PreviewRunner(preview_ledger, sessions, limit=self._limit, follow=self._follow_preview,
+                                          stop=self.stop_preview, show=show_preview or _nothing,
+                                          poll_seconds=poll_seconds)  # fmt: skip
+        self.preview_wait = preview_wait
         self.starter = Starter(service, sessions, reporter, on_running=self._follow, limit=self._limit,
-                               backoff_base=start_backoff_base, backoff_cap=start_backoff_cap)  # fmt: skip
+                               backoff_base=start_backoff_base, backoff_cap=start_backoff_cap,
+                               before_post=self.previews.settle if self.previews else None)  # fmt: skip
+        self._previewed: dict[int, _Followed] = {}  # request id → its preview, followed by the same loop
         self._followed: dict[int, _Followed] = {}
         self._delays: dict[_Key, float] = {}
         self._generations: dict[_Key, int] = {}
@@ -119,6 +142,9 @@ class Follower:
             self.starter.start_in_background(request.id)
         for request in await self._service.in_states(RequestState.RUNNING):
             self._follow(request, spread=True)
+        if self.previews is not None:  # a restart carries on following (or starting) unfinished previews
+            for request in await self.previews.ledger.running():
+                self.previews.start_in_background(request.id, resume=True)
         for request in await self._service.in_states(RequestState.FINISHED):
             if not request.reported:
                 self._spawn(self._report(request), f"report-{request.id}")
@@ -128,8 +154,23 @@ class Follower:
         if request_id not in self._followed:
             self.starter.start_in_background(request_id)
 
+    def preview_in_background(self, request_id: int) -> None:
+        """Start the request's detection-only preview (SPEC §8) when it gets one; returns at once."""
+        if self.previews is not None:
+            self.previews.start_in_background(request_id)
+
+    def stop_preview(self, request_id: int) -> None:
+        """The request was decided: cancel its preview's unfinished sessions (they finish as partial)."""
+        followed = self._previewed.get(request_id)
+        if followed is None or followed.stop:
+            return
+        followed.stop = True
+        for session_id in followed.pending:
+            self._schedule((request_id, session_id), 0.0)
+
     async def cancel(self, request_id: int) -> None:
         """Cancel the request's unfinished ImmyBot sessions (the lifecycle already has `cancel_requested`)."""
+        self.stop_preview(request_id)
         with request_context(request_id):
             followed = self._followed.get(request_id)
             if followed is None:
@@ -143,6 +184,8 @@ class Follower:
 
     async def aclose(self) -> None:
         await self.starter.aclose()
+        if self.previews is not None:
+            await self.previews.aclose()
         tasks = [*self._loops, *self._background]
         for task in tasks:
             task.cancel()
@@ -151,12 +194,13 @@ class Follower:
 
     @property
     def in_flight(self) -> int:
-        return sum(len(f.pending) for f in self._followed.values())
+        return sum(len(f.pending) for f in (*self._followed.values(), *self._previewed.values()))
 
     @property
     def idle(self) -> bool:
         """Nothing is being started, followed or reported (tests and the benchmark poll this)."""
-        return not (self._followed or self.starter.busy or self._background)
+        previewing = self._previewed or (self.previews is not None and self.previews.busy)
+        return not (self._followed or previewing or self.starter.busy or self._background)
 
     # ---- following -----------------------------------------------------------------------------
 
@@ -167,13 +211,29 @@ class Follower:
         pending = {s.session_id for s in request.sessions if not s.terminal}
         followed = _Followed(request, since + self.max_wait, pending)
         self._followed[request.id] = followed
-        for session_id in pending:
-            first = self.poll_seconds * random.uniform(0.0 if spread else JITTER, 1.0 + JITTER)
-            self._delays[(request.id, session_id)] = self.poll_seconds
-            self._schedule((request.id, session_id), 0.0 if request.cancel_requested else first)
+        self._track(followed, spread=spread)
         self._spawn(self._show(request), f"progress-{request.id}")
         if not pending:
             self._complete(followed)
+
+    def _follow_preview(self, request: Request) -> None:
+        if request.id in self._previewed:
+            return
+        started = request.preview.started_at if request.preview and request.preview.started_at else self._clock()
+        pending = {s.session_id for s in request.preview_sessions if not s.terminal}
+        followed = _Followed(request, started + self.preview_wait, pending, preview=True,
+                             stop=request.state is not RequestState.PENDING)  # fmt: skip
+        self._previewed[request.id] = followed
+        self._track(followed, spread=True)
+        if not pending:
+            self._complete(followed)
+
+    def _track(self, followed: _Followed, *, spread: bool) -> None:
+        request = followed.request
+        for session_id in followed.pending:
+            first = self.poll_seconds * random.uniform(0.0 if spread else JITTER, 1.0 + JITTER)
+            self._delays[(request.id, session_id)] = self.poll_seconds
+            self._schedule((request.id, session_id), 0.0 if followed.cancelling else first)
 
     def _schedule(self, key: _Key, delay: float) -> None:
         generation = self._generations.get(key, 0) + 1
@@ -210,6 +270,8 @@ class Follower:
             await asyncio.sleep(start - now)
             followed = self._followed.get(request_id)
             if followed is None or session_id not in followed.pending:
+                followed = self._previewed.get(request_id)  # session ids are ImmyBot's: never in both
+            if followed is None or session_id not in followed.pending:
                 continue
             with request_context(request_id):
                 try:
@@ -222,7 +284,7 @@ class Follower:
 
     async def _visit(self, followed: _Followed, session_id: int) -> None:
         key = (followed.request.id, session_id)
-        cancelling = followed.request.cancel_requested and session_id not in followed.cancel_sent
+        cancelling = followed.cancelling and session_id not in followed.cancel_sent
         try:
             async with self._limit:
                 if cancelling:
@@ -236,7 +298,7 @@ class Follower:
             if self._clock() >= followed.deadline:
                 return await self._set_status(followed, session_id, TIMED_OUT)
             return self._reschedule(followed, session_id, wait)
-        if followed.request.cancel_requested and session_id in followed.cancel_sent and not _terminal(status):
+        if followed.cancelling and session_id in followed.cancel_sent and not _terminal(status):
             status = CANCELLED  # ImmyBot took the cancel; it may only report it a moment later
         if not _terminal(status) and self._clock() >= followed.deadline:
             status = TIMED_OUT
@@ -249,23 +311,27 @@ class Follower:
         self._reschedule(followed, session_id, self._delays[key])
 
     def _reschedule(self, followed: _Followed, session_id: int, delay: float) -> None:
-        if followed.request.cancel_requested and session_id not in followed.cancel_sent:
+        if followed.cancelling and session_id not in followed.cancel_sent:
             delay = min(delay, self.poll_seconds)
         self._schedule((followed.request.id, session_id), delay * random.uniform(1 - JITTER, 1 + JITTER))
 
     async def _set_status(self, followed: _Followed, session_id: int, status: str) -> None:
-        current = next((s for s in followed.request.sessions if s.session_id == session_id), None)
+        current = next((s for s in followed.sessions if s.session_id == session_id), None)
         if current is not None and current.status == status:
             return
-        followed.request = await self._service.update_session(followed.request.id, session_id, status)
+        if followed.preview and self.previews is not None:
+            followed.request = await self.previews.ledger.update_session(followed.request.id, session_id, status)
+        else:
+            followed.request = await self._service.update_session(followed.request.id, session_id, status)
         if _terminal(status):
             followed.pending.discard(session_id)
             self._delays.pop((followed.request.id, session_id), None)
             self._generations.pop((followed.request.id, session_id), None)
-            if self._on_session_end is not None:
+            if self._on_session_end is not None and not followed.preview:
                 self._on_session_end("timed_out" if status == TIMED_OUT else status)
             log.info("session %s ended: %s", session_id, status)
-        await self._show(followed.request)
+        if not followed.preview:
+            await self._show(followed.request)
         if not followed.pending:
             self._complete(followed)
 
@@ -281,7 +347,17 @@ class Follower:
         if followed.finishing:
             return
         followed.finishing = True
+        if followed.preview:  # a preview's end writes its verdicts, never request.finished nor a summary
+            self._spawn(self._finish_preview(followed), f"preview-end-{followed.request.id}")
+            return
         self._spawn(self._finish(followed), f"finish-{followed.request.id}")
+
+    async def _finish_preview(self, followed: _Followed) -> None:
+        try:
+            if self.previews is not None:
+                await self.previews.finish(followed.request, stopped=followed.stop)
+        finally:
+            self._previewed.pop(followed.request.id, None)
 
     async def _finish(self, followed: _Followed) -> None:
         request_id = followed.request.id
@@ -353,3 +429,7 @@ class Follower:
 
 def _terminal(status: str) -> bool:  # `SessionInfo.terminal`, without building a model every poll
     return status in TERMINAL_SESSION_STATUSES or status == TIMED_OUT
+
+
+async def _nothing(request: Request) -> None:
+    return None

@@ -13,6 +13,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from bot.workflow.preview import Preview
+
 
 class Catalog(StrEnum):
     GLOBAL = "Global"
@@ -156,6 +158,10 @@ class MessageRef(_Value):
     ts: str
 
 
+SESSION_RUN = "run"  # sessions.kind of the real run
+SESSION_PREVIEW = "preview"  # sessions.kind of the detection-only preview (SPEC §8)
+
+
 class SessionInfo(BaseModel):
     """One ImmyBot maintenance session the request follows."""
 
@@ -205,7 +211,9 @@ class Request(BaseModel):
     decision_reason: str | None = None
     auto_approved: bool = False
     session_group_id: str | None = None
-    sessions: list[SessionInfo] = Field(default_factory=list)
+    sessions: list[SessionInfo] = Field(default_factory=list)  # the real run's only (kind 'run')
+    preview_sessions: list[SessionInfo] = Field(default_factory=list)  # the detection-only run's (kind 'preview')
+    preview: Preview | None = None  # SPEC §8: its state and, once known, the verdicts
     outcome: Outcome | None = None
     reported: bool = False
     cancel_requested: bool = False  # an approver cancelled it while running; the follower cancels the sessions
@@ -231,6 +239,8 @@ class AuditEvent(StrEnum):
     SESSIONS_STARTED = "sessions.started"
     SESSION_FINISHED = "session.finished"
     REQUEST_FINISHED = "request.finished"
+    PREVIEW_STARTED = "preview.started"
+    PREVIEW_FINISHED = "preview.finished"
 
 
 SYSTEM_ACTOR = "system"
