@@ -51,7 +51,7 @@ async def post_request_card(client: AsyncWebClient, request: Request) -> Message
 
 
 async def post_approval_card(client: AsyncWebClient, request: Request, approval_channel: str) -> MessageRef:
-    text, blocks = approval_card(request, preview=request.preview)
+    text, blocks = approval_card(request)
     posted = await client.chat_postMessage(channel=approval_channel, text=text, blocks=blocks)
     return posted_ref(posted, approval_channel)
 
@@ -60,7 +60,7 @@ async def refresh_cards(client: AsyncWebClient, request: Request) -> None:
     """Re-render both cards in place from the request's current state (buttons go once decided)."""
     for ref, (text, blocks) in (
         (request.request_card, request_card(request)),
-        (request.approval_card, approval_card(request, preview=request.preview)),
+        (request.approval_card, approval_card(request)),
     ):
         if ref is None:
             continue

@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 PREVIEW_WAIT = timedelta(minutes=10)
 START_ATTEMPTS = 3
+START_BACKOFF_SECONDS = 2.0  # module-level so tests can shorten the wait instead of sleeping
 SETTLE_POLLS = 8
 IN_PROGRESS_ELSEWHERE = "ImmyBot is already running a session on it"
 CANCELLED_STATUS = "Cancelled"
@@ -51,7 +52,7 @@ class PreviewRunner:
         stop: Callable[[int], None],
         show: Callable[[Request], Awaitable[None]],
         poll_seconds: float,
-        backoff_base: float = 2.0,
+        backoff_base: float | None = None,
     ) -> None:
         self.ledger = ledger
         self._sessions = sessions
@@ -60,7 +61,7 @@ class PreviewRunner:
         self._stop = stop
         self._show = show
         self.poll_seconds = poll_seconds
-        self.backoff_base = backoff_base
+        self.backoff_base = START_BACKOFF_SECONDS if backoff_base is None else backoff_base
         self._tasks: dict[int, asyncio.Task[None]] = {}
 
     @property
