@@ -317,7 +317,8 @@ class Follower:
 
     async def _set_status(self, followed: _Followed, session_id: int, status: str) -> None:
         current = next((s for s in followed.sessions if s.session_id == session_id), None)
-        if current is not None and current.status == status and not (_terminal(status) and session_id in followed.pending):
+        ending_here = _terminal(status) and session_id in followed.pending
+        if current is not None and current.status == status and not ending_here:
             return  # unchanged (a terminal status recorded elsewhere, e.g. by the preview's settle, still ends it)
         if followed.preview and self.previews is not None:
             followed.request = await self.previews.ledger.update_session(followed.request.id, session_id, status)

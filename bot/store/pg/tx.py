@@ -170,6 +170,7 @@ class PgTx:
                         s.status,
                         s.already_in_progress,
                         format_at(s.finished_at) if s.finished_at else None,
+                        kind,
                     )
                     for s in sessions
                 ],
