@@ -289,7 +289,10 @@ async def bench(
                         follower.start_in_background(request.id)
                 if previews:  # N preview sessions followed, then every request approved (the settle step)
                     await _until(lambda: follower.in_flight >= sessions, 120)
-                    await _until(lambda: _previews_running(service, sessions), 4 * poll + 120, every=1.0)
+                    async def previews_running() -> bool:
+                        return await _previews_running(service, sessions)
+
+                    await _until(previews_running, 4 * poll + 120, every=1.0)
                     probe.stop()
                     ramp += await ramp_probe
                     before_previews = fakes.stats()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from bot.slack.requests import ids
@@ -64,7 +65,12 @@ async def request_via_modal(world: World, user: str, *, channel: str | None = No
     request = await newest_request(world, user)
 
     await world.fake.wait_until(lambda: _cards_posted(world, request.id))
-    return await world.service.get(request.id)
+    for _ in range(500):  # posted in Slack a moment before both references are stored
+        recorded = await world.service.get(request.id)
+        if recorded.request_card is not None and recorded.approval_card is not None:
+            return recorded
+        await asyncio.sleep(0.01)
+    return recorded
 
 
 def _cards_posted(world: World, request_id: int) -> bool:
