@@ -24,13 +24,13 @@ import itertools
 import logging
 import random
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.logs import request_context
 from bot.retry import RetryPolicy, retry_call
 from bot.workflow.errors import BackendRejected, BackendUnavailable, DomainError, SessionsNotDone
+from bot.workflow.follow_previews import Followed, PreviewFollowing, _nothing
 from bot.workflow.lifecycle import Lifecycle
 from bot.workflow.model import (
     TERMINAL_SESSION_STATUSES,
@@ -58,26 +58,7 @@ _Key = tuple[int, int]  # (request id, session id)
 _Due = tuple[float, int, _Key, int]  # (due at, sequence, key, generation)
 
 
-@dataclass
-class _Followed:
-    request: Request
-    deadline: datetime
-    pending: set[int]
-    cancel_sent: set[int] = field(default_factory=set)
-    finishing: bool = False
-    preview: bool = False  # following the request's detection-only preview (SPEC §8), not its run
-    stop: bool = False  # a preview no longer wanted (decided): its sessions are cancelled
-
-    @property
-    def sessions(self) -> list[SessionInfo]:
-        return self.request.preview_sessions if self.preview else self.request.sessions
-
-    @property
-    def cancelling(self) -> bool:
-        return self.stop if self.preview else self.request.cancel_requested
-
-
-class Follower:
+class Follower(PreviewFollowing):
     def __init__(
         self,
         service: Lifecycle,
@@ -115,8 +96,8 @@ class Follower:
         self.starter = Starter(service, sessions, reporter, on_running=self._follow, limit=self._limit,
                                backoff_base=start_backoff_base, backoff_cap=start_backoff_cap,
                                before_post=self.previews.settle if self.previews else None)  # fmt: skip
-        self._previewed: dict[int, _Followed] = {}  # request id → its preview, followed by the same loop
-        self._followed: dict[int, _Followed] = {}
+        self._previewed: dict[int, Followed] = {}  # request id → its preview, followed by the same loop
+        self._followed: dict[int, Followed] = {}
         self._delays: dict[_Key, float] = {}
         self._generations: dict[_Key, int] = {}
         self._heap: list[_Due] = []
@@ -153,20 +134,6 @@ class Follower:
         """Start an approved request's sessions in the background (idempotent, returns at once)."""
         if request_id not in self._followed:
             self.starter.start_in_background(request_id)
-
-    def preview_in_background(self, request_id: int) -> None:
-        """Start the request's detection-only preview (SPEC §8) when it gets one; returns at once."""
-        if self.previews is not None:
-            self.previews.start_in_background(request_id)
-
-    def stop_preview(self, request_id: int) -> None:
-        """The request was decided: cancel its preview's unfinished sessions (they finish as partial)."""
-        followed = self._previewed.get(request_id)
-        if followed is None or followed.stop:
-            return
-        followed.stop = True
-        for session_id in followed.pending:
-            self._schedule((request_id, session_id), 0.0)
 
     async def cancel(self, request_id: int) -> None:
         """Cancel the request's unfinished ImmyBot sessions (the lifecycle already has `cancel_requested`)."""
@@ -209,26 +176,14 @@ class Follower:
             return
         since = request.updated_at if spread else self._clock()  # record_started stamped updated_at
         pending = {s.session_id for s in request.sessions if not s.terminal}
-        followed = _Followed(request, since + self.max_wait, pending)
+        followed = Followed(request, since + self.max_wait, pending)
         self._followed[request.id] = followed
         self._track(followed, spread=spread)
         self._spawn(self._show(request), f"progress-{request.id}")
         if not pending:
             self._complete(followed)
 
-    def _follow_preview(self, request: Request) -> None:
-        if request.id in self._previewed:
-            return
-        started = request.preview.started_at if request.preview and request.preview.started_at else self._clock()
-        pending = {s.session_id for s in request.preview_sessions if not s.terminal}
-        followed = _Followed(request, started + self.preview_wait, pending, preview=True,
-                             stop=request.state is not RequestState.PENDING)  # fmt: skip
-        self._previewed[request.id] = followed
-        self._track(followed, spread=True)
-        if not pending:
-            self._complete(followed)
-
-    def _track(self, followed: _Followed, *, spread: bool) -> None:
+    def _track(self, followed: Followed, *, spread: bool) -> None:
         request = followed.request
         for session_id in followed.pending:
             first = self.poll_seconds * random.uniform(0.0 if spread else JITTER, 1.0 + JITTER)
@@ -282,7 +237,7 @@ class Follower:
                     log.exception("following session %s failed; trying again later", session_id)
                     self._reschedule(followed, session_id, self.poll_cap)
 
-    async def _visit(self, followed: _Followed, session_id: int) -> None:
+    async def _visit(self, followed: Followed, session_id: int) -> None:
         key = (followed.request.id, session_id)
         cancelling = followed.cancelling and session_id not in followed.cancel_sent
         try:
@@ -310,12 +265,12 @@ class Follower:
         self._delays[key] = min(delay * BACKOFF, self.poll_cap) if waiting else self.poll_seconds
         self._reschedule(followed, session_id, self._delays[key])
 
-    def _reschedule(self, followed: _Followed, session_id: int, delay: float) -> None:
+    def _reschedule(self, followed: Followed, session_id: int, delay: float) -> None:
         if followed.cancelling and session_id not in followed.cancel_sent:
             delay = min(delay, self.poll_seconds)
         self._schedule((followed.request.id, session_id), delay * random.uniform(1 - JITTER, 1 + JITTER))
 
-    async def _set_status(self, followed: _Followed, session_id: int, status: str) -> None:
+    async def _set_status(self, followed: Followed, session_id: int, status: str) -> None:
         current = next((s for s in followed.sessions if s.session_id == session_id), None)
         ending_here = _terminal(status) and session_id in followed.pending
         if current is not None and current.status == status and not ending_here:
@@ -344,7 +299,7 @@ class Follower:
 
     # ---- finishing and reporting ----------------------------------------------------------------
 
-    def _complete(self, followed: _Followed) -> None:
+    def _complete(self, followed: Followed) -> None:
         if followed.finishing:
             return
         followed.finishing = True
@@ -353,14 +308,7 @@ class Follower:
             return
         self._spawn(self._finish(followed), f"finish-{followed.request.id}")
 
-    async def _finish_preview(self, followed: _Followed) -> None:
-        try:
-            if self.previews is not None:
-                await self.previews.finish(followed.request, stopped=followed.stop)
-        finally:
-            self._previewed.pop(followed.request.id, None)
-
-    async def _finish(self, followed: _Followed) -> None:
+    async def _finish(self, followed: Followed) -> None:
         request_id = followed.request.id
         with request_context(request_id):
             try:
@@ -430,7 +378,3 @@ class Follower:
 
 def _terminal(status: str) -> bool:  # `SessionInfo.terminal`, without building a model every poll
     return status in TERMINAL_SESSION_STATUSES or status == TIMED_OUT
-
-
-async def _nothing(request: Request) -> None:
-    return None
