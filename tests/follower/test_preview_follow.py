@@ -128,3 +128,22 @@ async def _preview_over(rig: Rig, request_id: int) -> Request | None:
 
 async def _is(value: bool) -> bool:
     return value
+
+
+async def test_past_the_details_modal_the_csv_goes_in_the_approval_thread(rig: Rig) -> None:
+    from bot.slack.approvals.preview_cards import PreviewCards
+    from bot.slack.approvals.preview_views import MODAL_COMPUTERS
+    from bot.workflow.preview import ComputerPreview, Preview
+
+    request = await post_cards(rig.service, rig.client, rig.computers(1))
+    many = tuple(ComputerPreview(computer_id=i, computer_name=f"=HYPERLINK(\"x\") PC-{i}", verdict=Verdict.INSTALL)
+                 for i in range(MODAL_COMPUTERS + 1))  # fmt: skip
+    shown = request.model_copy(update={"preview": Preview(state=PreviewState.FINISHED, computers=many)})
+    await PreviewCards(rig.client).show(shown)
+    card = request.approval_card
+    assert card is not None
+    (csv,) = [f for f in rig.slack.files.values() if f.shared and f.thread_ts == card.ts]
+    assert csv.filename == f"immy-preview-{request.id}.csv" and csv.channel == card.channel
+    lines = csv.text.splitlines()
+    assert len(lines) == MODAL_COMPUTERS + 2 and "'=HYPERLINK" in lines[1]  # every computer, defused
+    assert "All 501 computers" in str(rig.slack.find_message(card.channel, card.ts).blocks)
