@@ -131,7 +131,7 @@ class Decisions:
 
 def register(app: AsyncApp, deps: ApprovalsDeps) -> None:
     decisions = Decisions(deps)
-    register_preview(app, deps.requests)
+    register_preview(app, deps)
 
     @app.action(ids.APPROVE_ACTION)
     async def approve_clicked(ack: AsyncAck, body: dict[str, Any]) -> None:

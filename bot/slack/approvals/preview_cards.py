@@ -14,12 +14,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack import cards
 from bot.slack.approvals import ids
+from bot.slack.approvals.deps import ApprovalsDeps
 from bot.slack.approvals.preview_views import preview_csv, preview_details_modal, preview_needs_csv
 from bot.slack.payloads import BlockActions
 from bot.workflow.errors import DomainError
 from bot.workflow.model import Request
 from bot.workflow.preview import PreviewState
-from bot.workflow.service import RequestService
 
 log = logging.getLogger(__name__)
 
@@ -47,14 +47,14 @@ class PreviewCards:
             log.warning("could not attach the preview CSV", extra={"error": cards.slack_error(error)})
 
 
-def register_preview(app: AsyncApp, requests: RequestService) -> None:
+def register_preview(app: AsyncApp, deps: ApprovalsDeps) -> None:
     @app.action(ids.PREVIEW_DETAILS_ACTION)
     async def details_clicked(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
         click = BlockActions.model_validate(body)
         value = click.actions[0].value or ""
         try:
-            request = await requests.get(int(value)) if value.isdigit() else None
+            request = await deps.requests.get(int(value)) if value.isdigit() else None
         except DomainError:
             request = None
         if request is None or request.preview is None:
