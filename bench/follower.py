@@ -379,7 +379,10 @@ def _compare(off: dict[str, Any], on: dict[str, Any]) -> dict[str, Any]:
             "ratios_on_vs_off": {k: ratio(k) for k in ("lag_p99_following_ms", "ramp_s", "rss_mb",
                                                        "immybot_calls_per_min", "slack_calls_per_min")},
             "previewing_lag_vs_idle": round(on["lag_p99_previewing_ms"] / on["lag_p99_idle_ms"], 2)
-            if on.get("lag_p99_idle_ms") else None}  # fmt: skip
+            if on.get("lag_p99_idle_ms") else None,
+            # N preview sessions followed vs N real ones (the reference run): what a preview costs the loop
+            "previewing_vs_off_following": round(on["lag_p99_previewing_ms"] / off["lag_p99_following_ms"], 2)
+            if off.get("lag_p99_following_ms") else None}  # fmt: skip
 
 
 def main() -> None:
