@@ -1,6 +1,6 @@
 """Benchmark: the follower with N sessions in flight against the fake ImmyBot and the fake Slack.
 
-    .venv/bin/python bench/follower.py [--sessions 1000] [--duration 30] [--poll-seconds 15]
+    .venv/bin/python bench/follower.py [--sessions 1000] [--duration 30] [--poll-seconds 15] [--previews]
 
 The fakes (Entra over HTTPS, ImmyBot, Slack) run in a child process at nice 19 (BENCH_FAKES_NICE),
 so their work neither counts as the bot's nor takes CPU from it (they are remote in production; the
@@ -20,6 +20,13 @@ Measured in the same run, with the same probe (sleep overshoot of a 10 ms `async
   Slack message over the whole run (posts, progress edits and summaries).
 Goals: lag p99 following <= 2x idle; no message edited twice within 2 s; RSS <= 150 MB.
 Prints one JSON line.
+
+`--previews` (SPEC §8) runs it twice in the same run: previews off (the reference), then on. With them
+on, every request first gets its detection-only preview on the same follower (the fake holds the
+detection Running, a slow instance), the N preview sessions are followed for `--duration` s (the
+"previewing" window), then every request is approved: each approval cancels its preview's sessions
+and waits for them before its real run starts (the settle step), and the N real sessions are followed
+as before. The JSON holds both runs and the on/off ratios.
 """
 
 from __future__ import annotations
@@ -51,7 +58,7 @@ FAKES_NICE = int(os.environ.get("BENCH_FAKES_NICE", "19"))
 # ---- the fakes' process ---------------------------------------------------------------------------
 
 
-async def _fakes(sessions: int, directory: str) -> None:
+async def _fakes(sessions: int, directory: str, slow_detection: bool = False) -> None:
     from immybot_slack_sandbox.immy_data import generate
     from immybot_slack_sandbox.immy_sandbox import immy_sandbox
     from immybot_slack_sandbox.slack import FakeSlack
@@ -62,6 +69,10 @@ async def _fakes(sessions: int, directory: str) -> None:
     slack.add_channel(REQUESTS_CHANNEL, "requests", members=["UREQUESTER"])
     slack.add_channel(APPROVAL_CHANNEL, "approvals", members=["UAPPROVER"])
     data = generate(7, computers=sessions, global_software=20, local_software=2, tenants=4)
+    if slow_detection:  # a preview's detection-only session stays Running until it is cancelled
+        from immybot_slack_sandbox import immy_extra_routes
+
+        immy_extra_routes.statuses = lambda outcome: ["Created", *["Running"] * 2_000, outcome.session_status]
     async with slack.serve(), immy_sandbox(Path(directory), data=data) as sandbox:
         for computer in data.computers:
             sandbox.immybot.script_computer(computer["id"], ["Created", *["Running"] * 2_000])
@@ -134,9 +145,10 @@ def p99_ms(samples: list[float]) -> float:
 
 
 class Fakes:
-    def __init__(self, sessions: int, directory: str) -> None:
+    def __init__(self, sessions: int, directory: str, slow_detection: bool = False) -> None:
         self.child = subprocess.Popen(
-            [sys.executable, __file__, "--fakes", "--sessions", str(sessions), "--dir", directory],
+            [sys.executable, __file__, "--fakes", "--sessions", str(sessions), "--dir", directory,
+             *(["--slow-detection"] if slow_detection else [])],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -160,7 +172,7 @@ class Fakes:
             self.child.kill()
 
 
-async def _submit(service: Any, client: Any, computers: tuple[Any, ...]) -> Any:
+async def _submit(service: Any, client: Any, computers: tuple[Any, ...], *, approve: bool = True) -> Any:
     """Submit, post both cards and approve one request, as the Slack listeners do."""
     from bot.slack.approvals.views import approval_card
     from bot.slack.requests.views import request_card
@@ -174,7 +186,7 @@ async def _submit(service: Any, client: Any, computers: tuple[Any, ...]) -> Any:
     approval = await client.chat_postMessage(channel=APPROVAL_CHANNEL, text=approval_card(request)[0])
     await service.set_cards(request.id, request_card=MessageRef(channel=card["channel"], ts=card["ts"]),
                             approval_card=MessageRef(channel=approval["channel"], ts=approval["ts"]))  # fmt: skip
-    return await service.approve(request.id, "UAPPROVER")
+    return await service.approve(request.id, "UAPPROVER") if approve else request
 
 
 async def _until(condition: Any, seconds: float, every: float = 0.1) -> bool:
@@ -186,7 +198,9 @@ async def _until(condition: Any, seconds: float, every: float = 0.1) -> bool:
     return True
 
 
-async def bench(sessions: int, duration: float, poll_seconds: float | None, idle_seconds: float) -> dict[str, Any]:
+async def bench(
+    sessions: int, duration: float, poll_seconds: float | None, idle_seconds: float, previews: bool = False
+) -> dict[str, Any]:
     from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
     from slack_sdk.web.async_client import AsyncWebClient
 
@@ -198,6 +212,7 @@ async def bench(sessions: int, duration: float, poll_seconds: float | None, idle
     from bot.workflow.follower import Follower
     from bot.workflow.model import Computer, MessageRef, RequestState
     from bot.workflow.policy import Policy
+    from bot.workflow.previewing import PreviewLedger
     from bot.workflow.service import RequestService
 
     class NoGroups:
@@ -205,7 +220,7 @@ async def bench(sessions: int, duration: float, poll_seconds: float | None, idle
             return frozenset()
 
     with tempfile.TemporaryDirectory() as tmp:
-        fakes = Fakes(sessions, tmp)
+        fakes = Fakes(sessions, tmp, slow_detection=previews)
         try:
             os.environ["REQUESTS_CA_BUNDLE"] = fakes.env["REQUESTS_CA_BUNDLE"]
             overrides = {} if poll_seconds is None else {"session_poll_seconds": poll_seconds}
@@ -237,8 +252,16 @@ async def bench(sessions: int, duration: float, poll_seconds: float | None, idle
             async with ImmyBotClient(settings) as immy:
                 await immy.token()
                 reporter = SlackReporter(client, base_url=settings.base_url, save_status_message=save)
+                async def show_preview(request: Any) -> None:  # the approval card edited in place, as in Slack
+                    from bot.slack.approvals.views import approval_card
+
+                    card = request.approval_card
+                    await client.chat_update(channel=card.channel, ts=card.ts, text=approval_card(request)[0])
+
                 follower = Follower(service, ImmyBotSessions(immy), reporter, poll_seconds=poll,
-                                    max_wait=timedelta(hours=settings.session_max_wait_hours))  # fmt: skip
+                                    max_wait=timedelta(hours=settings.session_max_wait_hours),
+                                    preview_ledger=PreviewLedger(store) if previews else None,
+                                    show_preview=show_preview)  # fmt: skip
                 await follower.start()
                 probe = LagProbe()
                 idle = await probe.run(idle_seconds)
@@ -249,18 +272,42 @@ async def bench(sessions: int, duration: float, poll_seconds: float | None, idle
 
                 ramp_started = time.perf_counter()
                 ramp_probe = asyncio.create_task(probe.run(3600))
+                ramp: list[float] = []
 
+                previewing: list[float] = []
+                preview_calls = None
+                submitted = []
                 for first in range(1, sessions + 1, PER_REQUEST):
                     computers = tuple(
                         Computer(id=i, name=f"PC-{i}") for i in range(first, min(first + PER_REQUEST, sessions + 1))
                     )
-                    request = await _submit(service, client, computers)
-                    follower.start_in_background(request.id)
+                    request = await _submit(service, client, computers, approve=not previews)
+                    submitted.append(request.id)
+                    if previews:
+                        follower.preview_in_background(request.id)
+                    else:
+                        follower.start_in_background(request.id)
+                if previews:  # N preview sessions followed, then every request approved (the settle step)
+                    await _until(lambda: follower.in_flight >= sessions, 120)
+                    async def previews_running() -> bool:
+                        return await _previews_running(service, sessions)
+
+                    await _until(previews_running, 4 * poll + 120, every=1.0)
+                    probe.stop()
+                    ramp += await ramp_probe
+                    before_previews = fakes.stats()
+                    previewing = await probe.run(duration)
+                    preview_calls = fakes.stats()["immybot_calls"] - before_previews["immybot_calls"]
+                    ramp_probe = asyncio.create_task(probe.run(3600))
+                    for request_id in submitted:
+                        await service.approve(request_id, "UAPPROVER")
+                        follower.start_in_background(request_id)
+                await _until(all_running, 4 * poll + 120, every=1.0)  # every real session started
                 await _until(lambda: follower.in_flight >= sessions, 120)  # every session started and followed
                 in_flight = follower.in_flight
                 await _until(all_running, 4 * poll + 120, every=1.0)  # first polls and the Created back-off done
                 probe.stop()
-                ramp = await ramp_probe
+                ramp += await ramp_probe
                 ramp_seconds = time.perf_counter() - ramp_started
                 before = fakes.stats()
                 started = time.perf_counter()
@@ -303,6 +350,10 @@ async def bench(sessions: int, duration: float, poll_seconds: float | None, idle
         "ramp_s": round(ramp_seconds, 1),
         "lag_p99_ramp_ms": round(p99_ms(ramp), 3),
         "rss_mb": round(rss, 1),
+        "previews": previews,
+        **({"lag_p99_previewing_ms": round(p99_ms(previewing), 3),
+            "immybot_calls_per_min_previewing": round(preview_calls / (duration / 60)) if preview_calls else None}
+           if previews else {}),
         "min_edit_gap_s": round(gap, 3) if gap is not None else None,
         "goals": {
             "lag_p99_le_2x_idle": bool(idle_p99) and following_p99 <= 2 * idle_p99,
@@ -312,19 +363,47 @@ async def bench(sessions: int, duration: float, poll_seconds: float | None, idle
     }
 
 
+async def _previews_running(service: Any, sessions: int) -> bool:
+    """Every preview session past Created (the pending requests' detection-only runs)."""
+    from bot.workflow.model import RequestState
+
+    pending = await service.in_states(RequestState.PENDING)
+    return sum(s.status == "Running" for r in pending for s in r.preview_sessions) >= sessions
+
+
+def _compare(off: dict[str, Any], on: dict[str, Any]) -> dict[str, Any]:
+    def ratio(key: str) -> float | None:
+        return round(on[key] / off[key], 2) if off.get(key) and on.get(key) is not None else None
+
+    return {"bench": "follower_previews", "sessions": on["sessions"], "off": off, "on": on,
+            "ratios_on_vs_off": {k: ratio(k) for k in ("lag_p99_following_ms", "ramp_s", "rss_mb",
+                                                       "immybot_calls_per_min", "slack_calls_per_min")},
+            "previewing_lag_vs_idle": round(on["lag_p99_previewing_ms"] / on["lag_p99_idle_ms"], 2)
+            if on.get("lag_p99_idle_ms") else None,
+            # N preview sessions followed vs N real ones (the reference run): what a preview costs the loop
+            "previewing_vs_off_following": round(on["lag_p99_previewing_ms"] / off["lag_p99_following_ms"], 2)
+            if off.get("lag_p99_following_ms") else None}  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, default=1000)
     parser.add_argument("--duration", type=float, default=30.0, help="seconds of measured following")
     parser.add_argument("--poll-seconds", type=float, default=None, help="default: SESSION_POLL_SECONDS' (15)")
     parser.add_argument("--idle-seconds", type=float, default=10.0, help="seconds of each of the two idle windows")
+    parser.add_argument("--previews", action="store_true",
+                        help="previews off (the reference), then on, in the same run (SPEC §8)")
     parser.add_argument("--fakes", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--slow-detection", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--dir", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.fakes:
-        asyncio.run(_fakes(args.sessions, args.dir))
+        asyncio.run(_fakes(args.sessions, args.dir, args.slow_detection))
         return
     result = asyncio.run(bench(args.sessions, args.duration, args.poll_seconds, args.idle_seconds))
+    if args.previews:
+        on = asyncio.run(bench(args.sessions, args.duration, args.poll_seconds, args.idle_seconds, previews=True))
+        result = _compare(result, on)
     print(json.dumps(result, separators=(",", ":")))
 
 

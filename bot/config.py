@@ -132,6 +132,7 @@ class Settings(BaseSettings):
     approval_ttl_hours: float = Field(default=24.0, gt=0)
     retry_window_hours: float = Field(default=24.0, gt=0)  # Retry failed, counted from the approval (SPEC §7)
     policy_file: Path | None = None  # SPEC §6; read by bot/policy_file.py
+    preview_before_approval: bool = True  # SPEC §8: ImmyBot's detection-only run on the approval card
 
     audit_db: Path = Path("./immybot-slack.db")
     database_url: SecretStr | None = None  # postgresql://…: state in PostgreSQL (SPEC §9); unset: SQLite

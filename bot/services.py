@@ -30,6 +30,7 @@ from bot.policy_file import load_policy
 from bot.retry import RetryPolicy, retry_call
 from bot.slack.app import immybot_transport, make_app, make_client, wire
 from bot.slack.approvals.deps import ApprovalsDeps
+from bot.slack.approvals.preview_cards import PreviewCards
 from bot.slack.checkpoints import SlackCheckpoints
 from bot.slack.commands.deps import CommandsDeps
 from bot.slack.groups import SlackGroupDirectory
@@ -48,6 +49,7 @@ from bot.workflow.expiry import expiry_loop, tick_loop
 from bot.workflow.follower import Follower
 from bot.workflow.policy import Policy
 from bot.workflow.ports import GroupDirectory
+from bot.workflow.previewing import PreviewLedger
 from bot.workflow.retry_run import FollowUps
 from bot.workflow.rules import EMPTY_POLICY
 from bot.workflow.service import RequestService, utc_now
@@ -131,6 +133,8 @@ async def build_services(settings: Settings) -> AsyncIterator[Services]:
             max_wait=timedelta(hours=settings.session_max_wait_hours),
             on_session_end=lambda outcome: metrics.SESSIONS.labels(outcome).inc(),
             leases=selected.leases,
+            preview_ledger=PreviewLedger(store) if settings.preview_before_approval else None,
+            show_preview=PreviewCards(client).show,
         )
         health = HealthCheck(
             database=store_probe(store, backend=selected.backend, leases=selected.leases),
@@ -143,13 +147,13 @@ async def build_services(settings: Settings) -> AsyncIterator[Services]:
                             catalog_ready=catalog_ready, checkpoints=checkpoints, selected=selected)
         home = HomeDeps(service, policy, client)
         modal = RequestsDeps(service, policy, client, catalog, settings.approval_channel, settings.max_targets,
-                             follower.start_in_background)
+                             follower.start_in_background, follower.preview_in_background)
         wire(
             app,
             claim_delivery=lambda key: service.claim(key, ttl_seconds=24 * 3600),
             requests_deps=modal,
             commands_deps=CommandsDeps(service, policy, client, catalog, immybot, follower.cancel, audit_csv, modal),
-            approvals_deps=ApprovalsDeps(service, client, home, follower.start_in_background),
+            approvals_deps=ApprovalsDeps(service, client, home, follower.start_in_background, follower.stop_preview),
             home_deps=home,
             followups_deps=FollowUpsDeps(
                 FollowUps(store, policy, retry_window=timedelta(hours=settings.retry_window_hours), clock=utc_now),

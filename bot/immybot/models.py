@@ -233,7 +233,7 @@ class MaintenanceAction(_Payload):
     detected_version: str | None = Field(default=None, validation_alias="detectedVersionString")
     desired_version: str | None = Field(default=None, validation_alias="desiredVersionString")
     result_reason_message: str | None = Field(default=None, validation_alias="resultReasonMessage")
-    # what a detection-only (preview) action tells: see `bot.immybot.preview`
+    # what a detection-only (preview) action tells: see `bot.workflow.preview.ActionFacts`
     reason: ActionReasonName = Field(default=None, validation_alias="reason")
     result_reason: ActionResultReasonName = Field(default=None, validation_alias="resultReason")
     computer_online: bool | None = Field(default=None, validation_alias="isComputerOnline")

@@ -27,7 +27,17 @@ from bot.immybot.errors import (
 )
 from bot.immybot.models import MaintenanceAction
 from bot.workflow.errors import BackendRejected, BackendUnavailable
-from bot.workflow.model import Request, SessionInfo, SessionResult, Software
+from bot.workflow.model import (
+    OfflineBehavior,
+    RebootPreference,
+    Request,
+    RunOptions,
+    SessionInfo,
+    SessionResult,
+    Software,
+)
+from bot.workflow.preview import ActionFacts
+from bot.workflow.schedule import Schedule
 from bot.workflow.scheduling import run_schedule
 
 T = TypeVar("T")
@@ -62,10 +72,22 @@ class ImmyBotSessions:
         self._client = client
 
     async def start(self, request: Request, computer_ids: Sequence[int], group_id: str) -> list[SessionInfo]:
-        schedule = run_schedule(request)
-        run = self._client.run_immy_service_new if schedule.uses_run_new else self._client.run_immy_service
+        return await self._run(request, computer_ids, group_id, request.options, run_schedule(request))
+
+    async def start_preview(self, request: Request, computer_ids: Sequence[int], group_id: str) -> list[SessionInfo]:
+        """The detection-only run of SPEC §8, now whatever the request's schedule: reboots suppressed,
+        offline computers skipped."""
+        options = RunOptions(reboot=RebootPreference.SUPPRESS, offline=OfflineBehavior.SKIP, preview=True)
+        return await self._run(request, computer_ids, group_id, options, None)
+
+    async def _run(
+        self, request: Request, computer_ids: Sequence[int], group_id: str, options: RunOptions,
+        schedule: Schedule | None,
+    ) -> list[SessionInfo]:
+        new = schedule is not None and schedule.uses_run_new
+        run = self._client.run_immy_service_new if new else self._client.run_immy_service
         answer = await _call(run(computer_ids=list(computer_ids), software=request.software, action=request.action,
-                                 options=request.options, session_group_id=group_id, schedule=schedule),
+                                 options=options, session_group_id=group_id, schedule=schedule),
                              starting=True)  # fmt: skip
         if answer is None:  # run-immy-service-new answers without session ids: the starter finds them by group id
             return []
@@ -107,6 +129,24 @@ class ImmyBotSessions:
             failure_reason=action.result_reason_message if action else None,
             already_in_progress=session.already_in_progress,
         )
+
+    async def preview_facts(self, session: SessionInfo, software: Software, computer_name: str) -> ActionFacts:
+        """What a detection-only session says about its computer, as plain facts for the domain's verdict."""
+        action = pick_action(await _call(self._client.session_actions(session.session_id)), software)
+        return action_facts(action, session, computer_name)
+
+
+def action_facts(action: MaintenanceAction | None, session: SessionInfo, computer_name: str) -> ActionFacts:
+    """A detection-only action's facts, names only (the verdict is the domain's: `computer_preview`)."""
+    facts = ActionFacts(computer_id=session.computer_id, computer_name=computer_name, session_status=session.status)
+    if action is None:
+        return facts
+    return facts.model_copy(update={
+        "action_type": action.action_type, "action_status": action.status, "result": action.result,
+        "reason": action.reason, "result_reason": action.result_reason, "message": action.result_reason_message,
+        "detected_version": action.detected_version, "desired_version": action.desired_version,
+        "computer_online": action.computer_online,
+    })  # fmt: skip
 
 
 def pick_action(actions: Sequence[MaintenanceAction], software: Software) -> MaintenanceAction | None:

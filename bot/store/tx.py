@@ -14,10 +14,10 @@ import aiosqlite
 
 from bot.store import audit
 from bot.store.audit import AuditEntry, format_at
-from bot.workflow.model import Draft, Request, RequestState, SessionInfo
+from bot.workflow.model import SESSION_PREVIEW, SESSION_RUN, Draft, Request, RequestState, SessionInfo
 
 _REQUEST_COLUMNS = "id, state, data, EXISTS (SELECT 1 FROM sessions WHERE sessions.request_id = requests.id)"
-_EXCLUDED = {"id", "state", "sessions"}
+_EXCLUDED = {"id", "state", "sessions", "preview_sessions"}
 
 
 def _request_data(request: Request | Draft) -> str:
@@ -112,7 +112,9 @@ class Tx:
         fields = json.loads(data)
         attempt = fields.get("attempt", 1)  # the current attempt's sessions only (a retry runs anew)
         current = [s for s in sessions.get(int(rid), []) if s.attempt == attempt]
-        return Request.model_validate({**fields, "id": rid, "state": state, "sessions": current})
+        # the preview's sessions never reach `sessions`: outcome, summary, status and cancel read only the run's
+        return Request.model_validate({**fields, "id": rid, "state": state, "sessions": current,
+                                       "preview_sessions": sessions.get(-int(rid), [])})
 
     # ---- sessions ---------------------------------------------------------------------------
 
@@ -120,13 +122,13 @@ class Tx:
         marks = ", ".join("?" for _ in request_ids)
         found: dict[int, list[SessionInfo]] = {}
         rows = await self.conn.execute_fetchall(
-            "SELECT request_id, session_id, computer_id, status, already_in_progress, finished_at, attempt "
+            "SELECT request_id, session_id, computer_id, status, already_in_progress, finished_at, attempt, kind "
             "FROM sessions "
             f"WHERE request_id IN ({marks}) ORDER BY rowid",
             request_ids,
         )
-        for rid, sid, cid, status, in_progress, finished, attempt in rows:
-            found.setdefault(int(rid), []).append(
+        for rid, sid, cid, status, in_progress, finished, attempt, kind in rows:
+            found.setdefault(int(rid) if kind != SESSION_PREVIEW else -int(rid), []).append(
                 SessionInfo(
                     session_id=sid,
                     computer_id=cid,
@@ -138,10 +140,10 @@ class Tx:
             )
         return found
 
-    async def add_sessions(self, request_id: int, sessions: list[SessionInfo]) -> None:
+    async def add_sessions(self, request_id: int, sessions: list[SessionInfo], kind: str = SESSION_RUN) -> None:
         await self.conn.executemany(
             "INSERT OR IGNORE INTO sessions (request_id, session_id, computer_id, status, already_in_progress, "
-            "finished_at, attempt) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "finished_at, attempt, kind) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 (
                     request_id,
@@ -151,6 +153,7 @@ class Tx:
                     int(s.already_in_progress),
                     format_at(s.finished_at) if s.finished_at else None,
                     s.attempt,
+                    kind,
                 )
                 for s in sessions
             ],

@@ -24,14 +24,14 @@ import heapq
 import itertools
 import logging
 import random
-from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.logs import request_context
 from bot.retry import RetryPolicy, retry_call
 from bot.workflow.errors import BackendRejected, BackendUnavailable, DomainError, SessionsNotDone
+from bot.workflow.follow_previews import Followed, PreviewFollowing, _nothing
 from bot.workflow.lease_keeper import keep_leases
 from bot.workflow.leases import LocalLeases, SessionLeases
 from bot.workflow.lifecycle import Lifecycle
@@ -45,6 +45,8 @@ from bot.workflow.model import (
     SessionResult,
 )
 from bot.workflow.ports import Reporter, SessionsPort
+from bot.workflow.preview_runner import PREVIEW_WAIT, PreviewRunner
+from bot.workflow.previewing import PreviewLedger
 from bot.workflow.scheduling import give_up_at, waits_until
 from bot.workflow.starter import Starter
 
@@ -60,16 +62,7 @@ _Key = tuple[int, int]  # (request id, session id)
 _Due = tuple[float, int, _Key, int]  # (due at, sequence, key, generation)
 
 
-@dataclass
-class _Followed:
-    request: Request
-    deadline: datetime
-    pending: set[int]
-    cancel_sent: set[int] = field(default_factory=set)
-    finishing: bool = False
-
-
-class Follower:
+class Follower(PreviewFollowing):
     def __init__(
         self,
         service: Lifecycle,
@@ -85,6 +78,9 @@ class Follower:
         on_session_end: Callable[[str], None] | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         leases: SessionLeases | None = None,
+        preview_ledger: PreviewLedger | None = None,
+        show_preview: Callable[[Request], Awaitable[None]] | None = None,
+        preview_wait: timedelta = PREVIEW_WAIT,
     ) -> None:
         self._service = service
         self.leases: SessionLeases = leases or LocalLeases()
@@ -98,9 +94,17 @@ class Follower:
         self._limit = asyncio.Semaphore(concurrency)
         self._on_session_end = on_session_end
         self._clock = clock
+        self.previews: PreviewRunner | None = None
+        if preview_ledger is not None:
+            self.previews = PreviewRunner(preview_ledger, sessions, limit=self._limit, follow=self._follow_preview,
+                                          stop=self.stop_preview, show=show_preview or _nothing,
+                                          poll_seconds=poll_seconds)  # fmt: skip
+        self.preview_wait = preview_wait
         self.starter = Starter(service, sessions, reporter, on_running=self._on_running, limit=self._limit,
-                               backoff_base=start_backoff_base, backoff_cap=start_backoff_cap)  # fmt: skip
-        self._followed: dict[int, _Followed] = {}
+                               backoff_base=start_backoff_base, backoff_cap=start_backoff_cap,
+                               before_post=self.previews.settle if self.previews else None)  # fmt: skip
+        self._previewed: dict[int, Followed] = {}  # request id → its preview, followed by the same loop
+        self._followed: dict[int, Followed] = {}
         self._delays: dict[_Key, float] = {}
         self._generations: dict[_Key, int] = {}
         self._heap: list[_Due] = []
@@ -130,6 +134,9 @@ class Follower:
         else:
             for request in await self._service.in_states(RequestState.RUNNING):
                 self._follow(request, spread=True)
+        if self.previews is not None:  # a restart carries on following (or starting) unfinished previews
+            for request in await self.previews.ledger.running():
+                self.previews.start_in_background(request.id, resume=True)
         for request in await self._service.in_states(RequestState.FINISHED):
             if not request.reported:
                 self._spawn(self._report(request), f"report-{request.id}")
@@ -141,6 +148,7 @@ class Follower:
 
     async def cancel(self, request_id: int) -> None:
         """Cancel the request's unfinished ImmyBot sessions (the lifecycle already has `cancel_requested`)."""
+        self.stop_preview(request_id)
         with request_context(request_id):
             followed = self._followed.get(request_id)
             if followed is None:
@@ -154,6 +162,8 @@ class Follower:
 
     async def aclose(self) -> None:
         await self.starter.aclose()
+        if self.previews is not None:
+            await self.previews.aclose()
         tasks = [*self._loops, *self._background]
         for task in tasks:
             task.cancel()
@@ -162,12 +172,13 @@ class Follower:
 
     @property
     def in_flight(self) -> int:
-        return sum(len(f.pending) for f in self._followed.values())
+        return sum(len(f.pending) for f in (*self._followed.values(), *self._previewed.values()))
 
     @property
     def idle(self) -> bool:
         """Nothing is being started, followed or reported (tests and the benchmark poll this)."""
-        return not (self._followed or self.starter.busy or self._background)
+        previewing = self._previewed or (self.previews is not None and self.previews.busy)
+        return not (self._followed or previewing or self.starter.busy or self._background)
 
     # ---- following -----------------------------------------------------------------------------
 
@@ -205,15 +216,19 @@ class Follower:
         since = request.updated_at if spread else self._clock()  # record_started stamped updated_at
         pending = {s.session_id for s in request.sessions if not s.terminal}
         pending &= pending if only is None else only
-        followed = _Followed(request, give_up_at(request, since, self.max_wait), pending)
+        followed = Followed(request, give_up_at(request, since, self.max_wait), pending)
         self._followed[request.id] = followed
-        for session_id in pending:
-            first = self.poll_seconds * random.uniform(0.0 if spread else JITTER, 1.0 + JITTER)
-            self._delays[(request.id, session_id)] = self.poll_seconds
-            self._schedule((request.id, session_id), 0.0 if request.cancel_requested else first)
+        self._track(followed, spread=spread)
         self._spawn(self._show(request), f"progress-{request.id}")
         if not pending:
             self._complete(followed)
+
+    def _track(self, followed: Followed, *, spread: bool) -> None:
+        request = followed.request
+        for session_id in followed.pending:
+            first = self.poll_seconds * random.uniform(0.0 if spread else JITTER, 1.0 + JITTER)
+            self._delays[(request.id, session_id)] = self.poll_seconds
+            self._schedule((request.id, session_id), 0.0 if followed.cancelling else first)
 
     def _schedule(self, key: _Key, delay: float) -> None:
         generation = self._generations.get(key, 0) + 1
@@ -250,6 +265,8 @@ class Follower:
             await asyncio.sleep(start - now)
             followed = self._followed.get(request_id)
             if followed is None or session_id not in followed.pending:
+                followed = self._previewed.get(request_id)  # session ids are ImmyBot's: never in both
+            if followed is None or session_id not in followed.pending:
                 continue
             with request_context(request_id):
                 try:
@@ -260,9 +277,9 @@ class Follower:
                     log.exception("following session %s failed; trying again later", session_id)
                     self._reschedule(followed, session_id, self.poll_cap)
 
-    async def _visit(self, followed: _Followed, session_id: int) -> None:
+    async def _visit(self, followed: Followed, session_id: int) -> None:
         key = (followed.request.id, session_id)
-        cancelling = followed.request.cancel_requested and session_id not in followed.cancel_sent
+        cancelling = followed.cancelling and session_id not in followed.cancel_sent
         try:
             async with self._limit:
                 if cancelling:
@@ -276,7 +293,7 @@ class Follower:
             if self._clock() >= followed.deadline:
                 return await self._set_status(followed, session_id, TIMED_OUT)
             return self._reschedule(followed, session_id, wait)
-        if followed.request.cancel_requested and session_id in followed.cancel_sent and not _terminal(status):
+        if followed.cancelling and session_id in followed.cancel_sent and not _terminal(status):
             status = CANCELLED  # ImmyBot took the cancel; it may only report it a moment later
         if not _terminal(status) and self._clock() >= followed.deadline:
             status = TIMED_OUT
@@ -292,24 +309,29 @@ class Follower:
         if self.leases.shared:  # where a replica taking this session over would pick it up
             await self.leases.reschedule(*key, self._clock() + timedelta(seconds=self._delays[key]))
 
-    def _reschedule(self, followed: _Followed, session_id: int, delay: float) -> None:
-        if followed.request.cancel_requested and session_id not in followed.cancel_sent:
+    def _reschedule(self, followed: Followed, session_id: int, delay: float) -> None:
+        if followed.cancelling and session_id not in followed.cancel_sent:
             delay = min(delay, self.poll_seconds)
         self._schedule((followed.request.id, session_id), delay * random.uniform(1 - JITTER, 1 + JITTER))
 
-    async def _set_status(self, followed: _Followed, session_id: int, status: str) -> None:
-        current = next((s for s in followed.request.sessions if s.session_id == session_id), None)
-        if current is not None and current.status == status:
-            return
-        followed.request = await self._service.update_session(followed.request.id, session_id, status)
+    async def _set_status(self, followed: Followed, session_id: int, status: str) -> None:
+        current = next((s for s in followed.sessions if s.session_id == session_id), None)
+        ending_here = _terminal(status) and session_id in followed.pending
+        if current is not None and current.status == status and not ending_here:
+            return  # unchanged (a terminal status recorded elsewhere, e.g. by the preview's settle, still ends it)
+        if followed.preview and self.previews is not None:
+            followed.request = await self.previews.ledger.update_session(followed.request.id, session_id, status)
+        else:
+            followed.request = await self._service.update_session(followed.request.id, session_id, status)
         if _terminal(status):
             followed.pending.discard(session_id)
             self._delays.pop((followed.request.id, session_id), None)
             self._generations.pop((followed.request.id, session_id), None)
-            if self._on_session_end is not None:
+            if self._on_session_end is not None and not followed.preview:
                 self._on_session_end("timed_out" if status == TIMED_OUT else status)
             log.info("session %s ended: %s", session_id, status)
-        await self._show(followed.request)
+        if not followed.preview:
+            await self._show(followed.request)
         if not followed.pending:
             self._complete(followed)
 
@@ -323,13 +345,16 @@ class Follower:
 
     # ---- finishing and reporting ----------------------------------------------------------------
 
-    def _complete(self, followed: _Followed) -> None:
+    def _complete(self, followed: Followed) -> None:
         if followed.finishing:
             return
         followed.finishing = True
+        if followed.preview:  # a preview's end writes its verdicts, never request.finished nor a summary
+            self._spawn(self._finish_preview(followed), f"preview-end-{followed.request.id}")
+            return
         self._spawn(self._finish(followed), f"finish-{followed.request.id}")
 
-    async def _finish(self, followed: _Followed) -> None:
+    async def _finish(self, followed: Followed) -> None:
         request_id = followed.request.id
         with request_context(request_id):
             try:

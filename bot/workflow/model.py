@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from bot.workflow.preview import Preview
 from bot.workflow.schedule import Schedule
 
 
@@ -160,6 +161,10 @@ class MessageRef(_Value):
     ts: str
 
 
+SESSION_RUN = "run"  # sessions.kind of the real run
+SESSION_PREVIEW = "preview"  # sessions.kind of the detection-only preview (SPEC §8)
+
+
 class SessionInfo(BaseModel):
     """One ImmyBot maintenance session the request follows."""
 
@@ -224,7 +229,9 @@ class Request(BaseModel):
     decision_reason: str | None = None
     auto_approved: bool = False
     session_group_id: str | None = None
-    sessions: list[SessionInfo] = Field(default_factory=list)
+    sessions: list[SessionInfo] = Field(default_factory=list)  # the real run's only (kind 'run')
+    preview_sessions: list[SessionInfo] = Field(default_factory=list)  # the detection-only run's (kind 'preview')
+    preview: Preview | None = None  # SPEC §8: its state and, once known, the verdicts
     outcome: Outcome | None = None
     reported: bool = False
     cancel_requested: bool = False  # an approver cancelled it while running; the follower cancels the sessions
@@ -271,6 +278,8 @@ class AuditEvent(StrEnum):
     REQUEST_REMINDED = "request.reminded"
     REQUEST_ESCALATED = "request.escalated"
     REQUEST_RETRIED = "request.retried"
+    PREVIEW_STARTED = "preview.started"
+    PREVIEW_FINISHED = "preview.finished"
 
 
 SYSTEM_ACTOR = "system"

@@ -27,6 +27,7 @@ from bot.workflow.model import (
     SessionResult,
     Software,
 )
+from bot.workflow.preview import ActionFacts
 
 Clock = Callable[[], datetime]
 """Now, as an aware UTC datetime (tests pass a settable one)."""
@@ -59,7 +60,10 @@ class StoreTx(Protocol):
 
     async def pending_created_before(self, cutoff: datetime) -> list[Request]: ...
 
-    async def add_sessions(self, request_id: int, sessions: list[SessionInfo]) -> None: ...
+    async def add_sessions(self, request_id: int, sessions: list[SessionInfo], kind: str = "run") -> None:
+        """Store sessions of `kind` ('run', or 'preview': a detection-only run, loaded into
+        `Request.preview_sessions` and never into `Request.sessions`)."""
+        ...
 
     async def set_session_status(
         self, request_id: int, session_id: int, status: str, finished_at: datetime | None
@@ -114,6 +118,14 @@ class SessionsPort(Protocol):
 
         Sent once: never retried blindly inside (a 5xx/timeout raises with `maybe_started=True`).
         """
+        ...
+
+    async def start_preview(self, request: Request, computer_ids: Sequence[int], group_id: str) -> list[SessionInfo]:
+        """The detection-only run (SPEC §8) of the request's software and action on these computers."""
+        ...
+
+    async def preview_facts(self, session: SessionInfo, software: Software, computer_name: str) -> ActionFacts:
+        """What a detection-only session says about its computer (plain facts; the domain gives the verdict)."""
         ...
 
     async def find(self, computer_id: int, group_id: str) -> list[SessionInfo]:

@@ -1,13 +1,14 @@
 """What ImmyBot's detection-only run says it would do, per computer (SPEC §8).
 
-Pure domain: the follower turns a preview session's result (ImmyBot's `actionTypeName`, session status,
-failure reason) into a `Verdict`; the approval card shows `summary_line` on top and the verdicts below.
+Pure domain: the ImmyBot adapter hands over plain per-computer `ActionFacts`; `computer_preview` turns them
+into a `Verdict` (the one mapping); the approval card shows `summary_line` on top and the verdicts below.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
+from datetime import datetime
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
@@ -49,10 +50,11 @@ _ACTIONS = {
     "uninstall": Verdict.UNINSTALL,
     "noaction": Verdict.NOTHING,
     "no action": Verdict.NOTHING,
-    "undetermined": Verdict.FAILED,
 }
 _OFFLINE_STATUSES = frozenset({"Missed", "PendingConnectivity"})
 _FAILED_STATUSES = frozenset({"Failed", "Cancelled", "TimedOut"})
+_DETECTING = frozenset({"NotStarted", "DeterminingAction", "Downloading", "WaitingForPrerequisite"})
+_SESSION_DONE = frozenset({"Passed", "PartialPassed"})
 
 
 class PreviewState(StrEnum):
@@ -80,6 +82,8 @@ class Preview(BaseModel):
 
     state: PreviewState
     computers: tuple[ComputerPreview, ...] = ()
+    group_id: str | None = None  # the preview's own sessionGroupId (never the real run's)
+    started_at: datetime | None = None  # when it was started (the 10-minute wait counts from here)
 
     def ordered(self) -> list[ComputerPreview]:
         """Problems first, then by what would change, then by name (stable for the card and the CSV)."""
@@ -87,17 +91,67 @@ class Preview(BaseModel):
         return sorted(self.computers, key=lambda c: (rank[c.verdict], c.computer_name.lower(), c.computer_id or 0))
 
 
-def verdict_for(action: str | None, *, status: str, failure_reason: str | None = None) -> Verdict:
-    """A preview session's verdict from its status and the action ImmyBot decided on."""
-    if status in _OFFLINE_STATUSES:
+class ActionFacts(BaseModel):
+    """What ImmyBot said about one computer in a detection-only session: the plain facts the ImmyBot adapter
+    hands over (its `GetMaintenanceActionResponse` leaf row, names not numbers, and the session's status).
+
+    No action row at all (the session ended before detection): `action_type` etc. stay None."""
+
+    model_config = ConfigDict(frozen=True)
+
+    computer_id: int | None
+    computer_name: str
+    session_status: str
+    action_type: str | None = None  # Install, Update, NoAction, Undetermined, …
+    action_status: str | None = None  # MaintenanceActionStatus: DeterminingAction, Complete, Skipped, …
+    result: str | None = None  # MaintenanceActionResult: Pending, Success, Failed, Indeterminable, …
+    reason: str | None = None  # MaintenanceActionReason: SoftwareMissing, UpToDate, DeviceOffline, …
+    result_reason: str | None = None  # DetectionActionFailed, DeviceOffline, …
+    message: str | None = None  # resultReasonMessage: ImmyBot's words for why
+    detected_version: str | None = None
+    desired_version: str | None = None
+    computer_online: bool | None = None  # non-nullable in ImmyBot (false by default): alone it proves nothing
+
+
+def verdict_for(facts: ActionFacts) -> Verdict:
+    """The one mapping from ImmyBot's answer to a verdict, read in order of trust: offline, detection
+    failed, the action decided (unless still detecting), the reason, then the session's status."""
+    if "DeviceOffline" in (facts.reason, facts.result_reason) or facts.session_status in _OFFLINE_STATUSES:
         return Verdict.OFFLINE
-    if failure_reason and "offline" in failure_reason.lower():
+    if facts.action_status == "Skipped" and facts.computer_online is False:
         return Verdict.OFFLINE
-    if status in _FAILED_STATUSES:
+    if facts.result in ("Failed", "Indeterminable") or facts.result_reason == "DetectionActionFailed":
         return Verdict.FAILED
-    if action is None:
-        return Verdict.PENDING if status not in {"Passed", "PartialPassed"} else Verdict.NOTHING
-    return _ACTIONS.get(action.strip().lower(), Verdict.FAILED)
+    action = (facts.action_type or "").strip().lower()
+    if action in _ACTIONS:
+        if facts.action_status in _DETECTING and _ACTIONS[action] is not Verdict.NOTHING:
+            return Verdict.PENDING
+        return _ACTIONS[action]
+    if facts.reason == "UpToDate":
+        return Verdict.NOTHING
+    if facts.session_status in _FAILED_STATUSES:
+        message = (facts.message or "").lower()
+        return Verdict.OFFLINE if "offline" in message else Verdict.FAILED
+    if facts.action_type is None:
+        return Verdict.NOTHING if facts.session_status in _SESSION_DONE else Verdict.PENDING
+    if action == "undetermined" and facts.action_status not in _DETECTING and facts.session_status in _SESSION_DONE:
+        return Verdict.FAILED
+    if action == "undetermined":
+        return Verdict.PENDING
+    return Verdict.FAILED if facts.session_status in _SESSION_DONE else Verdict.PENDING  # an action we do not know
+
+
+def computer_preview(facts: ActionFacts) -> ComputerPreview:
+    """One computer's line on the card: the verdict, versions, and why it could not tell."""
+    verdict = verdict_for(facts)
+    reason = None
+    if verdict is Verdict.FAILED:
+        reason = facts.message or facts.result_reason or facts.reason or "no reason given"
+    elif verdict is Verdict.OFFLINE:
+        reason = facts.message
+    return ComputerPreview(computer_id=facts.computer_id, computer_name=facts.computer_name, verdict=verdict,
+                           detected_version=facts.detected_version, desired_version=facts.desired_version,
+                           reason=reason)
 
 
 def counts(verdicts: Iterable[Verdict]) -> list[tuple[Verdict, int]]:

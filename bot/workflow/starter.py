@@ -57,6 +57,7 @@ class Starter:
         limit: asyncio.Semaphore,
         backoff_base: float = 3.0,
         backoff_cap: float = 60.0,
+        before_post: Callable[[int], Awaitable[set[int]]] | None = None,
     ) -> None:
         self._service = service
         self._sessions = sessions
@@ -67,6 +68,8 @@ class Starter:
         self.backoff_cap = backoff_cap
         self.find_attempts = FIND_ATTEMPTS
         self._tasks: dict[int, asyncio.Task[None]] = {}
+        # the preview's settle step: its sessions are cancelled first, their ids are never the run's
+        self._before_post = before_post
 
     @property
     def busy(self) -> frozenset[int]:
@@ -157,10 +160,16 @@ class Starter:
         started: list[SessionInfo] = []
         cancelled = False
         if to_start:
+            preview_ids = await self._before_post(request.id) if self._before_post else set()
             async with self._limit:
                 cancelled = await self._is_cancelled(request.id)  # as late as possible: right before the POST
                 if not cancelled:
                     started = await self._sessions.start(request, to_start, group_id)
+            if clash := [s.session_id for s in started if s.session_id in preview_ids]:
+                # ImmyBot took a preview session still ending for this run's: never follow it as the run's.
+                # The others did start: the retry looks them up by this run's group id, then starts the rest.
+                raise BackendUnavailable(f"ImmyBot answered with preview session(s) {clash} as already in "
+                                         "progress", maybe_started=True)
             answered = {s.computer_id for s in started}
             missing = [c for c in to_start if c not in answered]
             if missing and not cancelled:  # run-immy-service may answer with empty lists (API.md §4.3)

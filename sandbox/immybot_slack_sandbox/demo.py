@@ -175,9 +175,27 @@ async def _submit(world: DemoWorld, out: Out) -> int:
 async def _approve(world: DemoWorld, out: Out) -> None:
     card = await _wait(lambda: world.message_with_action(APPROVAL_CHANNEL, approval_ids.APPROVE_ACTION),
                        "the approval card did not reach the approval channel")
+    preview = await _wait(lambda: _preview_line(world.message_with_action(APPROVAL_CHANNEL, card_action)),
+                          "ImmyBot's dry run did not reach the approval card")
+    out.step(f"ImmyBot's dry run (detection only) on the approval card: {preview}")
     answer = await world.driver.click(APPROVER, APPROVAL_CHANNEL, card.ts, approval_ids.APPROVE_ACTION)
     _expect(answer.status == 200, f"the Approve click was answered {answer.status}")
     out.step("bob clicked Approve: ImmyBot maintenance started")
+
+
+card_action = approval_ids.APPROVE_ACTION
+PREVIEW_HEAD = "*Preview (ImmyBot's dry run):* "
+
+
+def _preview_line(card: Any) -> str | None:
+    """The approval card's preview summary once the dry run ended (or that it could not start)."""
+    for block in (card.blocks or []) if card is not None else []:
+        text = str(((block.get("text") or {}) if isinstance(block, dict) else {}).get("text") or "")
+        if text.startswith(PREVIEW_HEAD):
+            return text.removeprefix(PREVIEW_HEAD).split("\n")[0]
+        if "could not start" in str(block):
+            return "the preview could not start"
+    return None
 
 
 async def _follow(world: DemoWorld, request_id: int, out: Out) -> str:

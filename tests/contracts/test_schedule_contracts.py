@@ -21,10 +21,19 @@ from bot.immybot.auth import _Fresh
 from bot.immybot.client import ImmyBotClient, run_body
 from bot.immybot.errors import ImmyUnexpectedContent
 from bot.immybot.models import MaintenanceAction
-from bot.immybot.preview import Verdict, computer_verdicts
+from bot.immybot.port import action_facts
 from bot.immybot.session_logs import LogLine, only_messages, parameter_values
 from bot.immybot.transport import RetryPolicy
-from bot.workflow.model import Catalog, DesiredState, OfflineBehavior, RebootPreference, RunOptions, Software
+from bot.workflow.model import (
+    Catalog,
+    DesiredState,
+    OfflineBehavior,
+    RebootPreference,
+    RunOptions,
+    SessionInfo,
+    Software,
+)
+from bot.workflow.preview import Verdict, computer_preview
 from bot.workflow.schedule import Schedule, When
 from tests.conftest import OPENAPI, VALID_ENV, require_shared
 from tests.contracts import schema as oas
@@ -142,15 +151,23 @@ def test_bad_schedules_are_refused_before_anything_is_sent() -> None:
 _ACTION = TypeAdapter(MaintenanceAction)
 
 
+def _verdict(row: dict[str, Any]) -> Verdict:
+    """ImmyBot's row → the adapter's plain facts → the domain's one verdict mapping."""
+    for status in ("Running", "Passed", "Failed"):
+        session = SessionInfo(session_id=1, computer_id=1, status=status)
+        found = computer_preview(action_facts(_ACTION.validate_python(row), session, "PC")).verdict
+    return found
+
+
 def test_any_action_the_schema_allows_gets_a_verdict() -> None:
     require_shared(OPENAPI)
     schema = oas.to_json_schema({"$ref": "#/components/schemas/GetMaintenanceActionResponse"}, max_items=2)
 
     @given(st.lists(from_schema(schema), max_size=4))
     def check(rows: list[dict[str, Any]]) -> None:
-        verdicts = computer_verdicts([_ACTION.validate_python(row) for row in rows])
-        assert len(verdicts) <= len(rows) and all(isinstance(v.verdict, Verdict) for v in verdicts)
+        verdicts = [_verdict(row) for row in rows]
+        assert all(isinstance(v, Verdict) for v in verdicts)
 
     check()
     for row in oas.extremes(schema):  # every nullable null, optional absent, unknown enum values
-        assert isinstance(computer_verdicts([_ACTION.validate_python(row)])[0].verdict, Verdict)
+        assert isinstance(_verdict(row), Verdict)

@@ -11,8 +11,9 @@ import pytest
 
 from bot.immybot.client import ImmyBotClient
 from bot.immybot.models import MaintenanceSession
-from bot.immybot.preview import Verdict, computer_verdicts, summarize
-from bot.workflow.model import Catalog, DesiredState, OfflineBehavior, RunOptions, Software
+from bot.immybot.port import ImmyBotSessions
+from bot.workflow.model import Catalog, DesiredState, OfflineBehavior, RunOptions, SessionInfo, Software
+from bot.workflow.preview import ComputerPreview, Verdict, computer_preview, summary_line
 from bot.workflow.schedule import Schedule
 from immybot_slack_sandbox.immy_logs import SECRET_PARAMETER_VALUE
 from immybot_slack_sandbox.immy_preview import DETECTION_FAILED
@@ -124,22 +125,29 @@ async def test_detection_only_reports_what_immybot_would_do_per_computer(
         options=RunOptions(preview=True, offline=OfflineBehavior.SKIP), session_group_id=str(uuid.uuid4()),
     )  # fmt: skip
     assert immy.immybot.requests_to("/api/v1/run-immy-service")[-1].json["detectionOnly"] is True
-    first = await immy_client.session_actions(result.session_ids[0])
-    assert [v.verdict for v in computer_verdicts(first)] == [Verdict.PENDING]  # still detecting
-    actions = []
+    port = ImmyBotSessions(immy_client)  # the adapter hands plain facts over; the domain gives the verdict
+
+    async def verdict(session_id: int, status: str) -> ComputerPreview:
+        session = SessionInfo(session_id=session_id, computer_id=sessions[session_id], status=status)
+        return computer_preview(await port.preview_facts(session, CHROME, f"PC {sessions[session_id]}"))
+
+    sessions = {s.session_id: s.computer_id for s in result.started}
+    first = result.session_ids[0]
+    assert (await verdict(first, "Created")).verdict is Verdict.PENDING  # still detecting
+    verdicts = {}
     for session_id in result.session_ids:
-        await _until_terminal(immy_client, session_id)
-        actions += await immy_client.session_actions(session_id)
-    verdicts = {v.computer_id: v for v in computer_verdicts(actions)}
+        done = await _until_terminal(immy_client, session_id)
+        found = await verdict(session_id, done.status)
+        verdicts[found.computer_id] = found
     assert verdicts[online[0]].verdict is Verdict.INSTALL and verdicts[online[0]].detected_version is None
     assert verdicts[online[1]].verdict is Verdict.NOTHING
     assert verdicts[online[1]].detected_version == verdicts[online[1]].desired_version
     update = verdicts[online[2]]
     assert update.verdict is Verdict.UPDATE and update.detected_version and update.desired_version
-    assert (verdicts[online[3]].verdict, verdicts[online[3]].why) == (Verdict.FAILED, DETECTION_FAILED)
+    assert (verdicts[online[3]].verdict, verdicts[online[3]].reason) == (Verdict.FAILED, DETECTION_FAILED)
     assert verdicts[offline[0]].verdict is Verdict.OFFLINE
-    counts = summarize(verdicts.values())
-    assert counts == {Verdict.INSTALL: 1, Verdict.NOTHING: 1, Verdict.UPDATE: 1, Verdict.FAILED: 1, Verdict.OFFLINE: 1}
+    assert summary_line(verdicts.values()) == (
+        "1 would install, 1 would update, 1 already up to date, 1 offline, 1 detection failed")
 
 
 async def test_session_log_lines_are_messages_only_and_never_carry_a_parameter(

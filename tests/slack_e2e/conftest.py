@@ -64,6 +64,9 @@ class World:
 
 
 def make_settings(tmp: Path, fake: FakeSlack, ws: SeededWorkspace, env: dict[str, str], **extra: Any) -> Settings:
+    # These tests count ImmyBot runs, sessions and audit rows of other features: the preview (SPEC §8) is
+    # off here, and on in tests/slack_e2e/test_preview.py (which passes preview_before_approval=True).
+    defaults: dict[str, Any] = {"max_targets": 5, "preview_before_approval": False}
     return load_settings(
         slack_bot_token=fake.bot_token,
         slack_signing_secret=SECRET,
@@ -77,10 +80,9 @@ def make_settings(tmp: Path, fake: FakeSlack, ws: SeededWorkspace, env: dict[str
         approvers=f"{DIRECT_APPROVER},{ws.approvers_group}",
         audit_db=tmp / "audit.db",
         port=0,
-        max_targets=5,
         session_poll_seconds=0.2,
         log_format="text",
-        **extra,
+        **(defaults | extra),
     )
 
 

@@ -65,13 +65,12 @@ async def request_via_modal(world: World, user: str, *, channel: str | None = No
     request = await newest_request(world, user)
 
     await world.fake.wait_until(lambda: _cards_posted(world, request.id))
-    # posted in Slack a moment before the bot records where: wait for the record too
-    for _ in range(500):
-        request = await world.service.get(request.id)
-        if request.request_card is not None and request.approval_card is not None:
-            break
+    for _ in range(500):  # posted in Slack a moment before both references are stored
+        recorded = await world.service.get(request.id)
+        if recorded.request_card is not None and recorded.approval_card is not None:
+            return recorded
         await asyncio.sleep(0.01)
-    return request
+    return recorded
 
 
 def _cards_posted(world: World, request_id: int) -> bool:

@@ -17,3 +17,4 @@ class ApprovalsDeps:
     client: AsyncWebClient
     home: HomeDeps  # the decider's App Home is republished after a decision made there
     start_in_background: Callable[[int], None]
+    stop_preview: Callable[[int], None] = lambda _request_id: None  # SPEC §8: a denial cancels the preview

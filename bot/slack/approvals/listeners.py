@@ -12,6 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.slack import cards
 from bot.slack.approvals import ids
 from bot.slack.approvals.deps import ApprovalsDeps
+from bot.slack.approvals.preview_cards import register_preview
 from bot.slack.approvals.views import approval_added_text, deny_reason_modal
 from bot.slack.commands.listeners import refused_text
 from bot.slack.home.listeners import refresh_home
@@ -132,10 +133,12 @@ class Decisions:
         await ack()
         from_home = "ts" not in meta  # no card in the metadata: Deny was clicked on App Home
         await self.announce(decided, user, f"Denied by <@{user}>: {escape(reason)}", from_home=from_home)
+        self.deps.stop_preview(request_id)  # its preview's sessions, if still running, are cancelled
 
 
 def register(app: AsyncApp, deps: ApprovalsDeps) -> None:
     decisions = Decisions(deps)
+    register_preview(app, deps)
 
     @app.action(ids.APPROVE_ACTION)
     async def approve_clicked(ack: AsyncAck, body: dict[str, Any]) -> None:

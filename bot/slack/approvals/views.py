@@ -77,6 +77,7 @@ def approval_card(
     "1 of 2 approvals: @A" and keeps its buttons while pending; `approved_by_policy` (a rule with
     `approvals: 0`) says it needed nobody. `schedule` says when it runs; `preview` adds ImmyBot's dry run.
     """
+    preview = preview if preview is not None else request.preview  # every re-render keeps the dry run
     pending = request.state is RequestState.PENDING
     lead = "Approval needed" if pending else "Request"
     text = f"{lead}: {kit.fallback_title(request)}, requested by {mention(request.requester)}"

@@ -112,8 +112,7 @@ class Commands:
             return
         request = decided.request
         running = request.state is RequestState.RUNNING
-        if running:
-            await self.deps.cancel_sessions(request.id)
+        await self.deps.cancel_sessions(request.id)  # a running request's sessions; else its preview's
         await cards.refresh_cards(self.deps.client, request)
         if decided.tell:
             tail = " — stopping its ImmyBot sessions" if running else ""

@@ -21,3 +21,4 @@ class RequestsDeps:
     approval_channel: str
     max_targets: int
     start_in_background: Callable[[int], None]  # an approved request's sessions start (returns at once)
+    start_preview: Callable[[int], None] = lambda _request_id: None  # SPEC §8 (returns at once)

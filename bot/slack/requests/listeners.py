@@ -74,6 +74,7 @@ async def publish_request(deps: RequestsDeps, request: Request) -> Request:
                                  "channel (is the bot a member?). An admin needs to look at this.")
     else:
         request = await deps.requests.set_cards(request.id, approval_card=approval_ref)
+    deps.start_preview(request.id)  # only a pending request that is not itself a preview gets one
     if request.auto_approved and request.decided_by == POLICY_ACTOR:
         rule = escape(request.decision_reason or "")
         await cards.thread_reply(client, request, f"Approved by the policy rule *{rule}* — starting.")

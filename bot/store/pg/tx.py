@@ -22,13 +22,13 @@ from psycopg import AsyncConnection
 from bot.store.audit import COLUMNS, AuditEntry, format_at
 from bot.store.pg import audit as pg_audit
 from bot.store.pg.locks import lock_key
-from bot.workflow.model import Draft, Request, RequestState, SessionInfo
+from bot.workflow.model import SESSION_PREVIEW, SESSION_RUN, Draft, Request, RequestState, SessionInfo
 
 _REQUEST_COLUMNS = (
     "requests.id, requests.state, requests.data, "
     "EXISTS (SELECT 1 FROM sessions WHERE sessions.request_id = requests.id)"
 )
-_EXCLUDED = {"id", "state", "sessions"}
+_EXCLUDED = {"id", "state", "sessions", "preview_sessions"}
 
 
 def _request_data(request: Request | Draft) -> str:
@@ -133,20 +133,22 @@ class PgTx:
         fields = json.loads(data)
         attempt = fields.get("attempt", 1)  # the current attempt's sessions only (a retry runs anew)
         current = [s for s in sessions.get(int(rid), []) if s.attempt == attempt]
-        return Request.model_validate({**fields, "id": rid, "state": state, "sessions": current})
+        # the preview's sessions never reach `sessions`: outcome, summary, status and cancel read only the run's
+        return Request.model_validate({**fields, "id": rid, "state": state, "sessions": current,
+                                       "preview_sessions": sessions.get(-int(rid), [])})
 
     # ---- sessions ---------------------------------------------------------------------------
 
     async def _sessions(self, request_ids: list[int]) -> dict[int, list[SessionInfo]]:
         found: dict[int, list[SessionInfo]] = {}
         rows = await self._all(
-            "SELECT request_id, session_id, computer_id, status, already_in_progress, finished_at, attempt "
+            "SELECT request_id, session_id, computer_id, status, already_in_progress, finished_at, attempt, kind "
             "FROM sessions "
             "WHERE request_id = ANY(%s) ORDER BY seq",
             (request_ids,),
         )
-        for rid, sid, cid, status, in_progress, finished, attempt in rows:
-            found.setdefault(int(rid), []).append(
+        for rid, sid, cid, status, in_progress, finished, attempt, kind in rows:
+            found.setdefault(int(rid) if kind != SESSION_PREVIEW else -int(rid), []).append(
                 SessionInfo(
                     session_id=sid,
                     computer_id=cid,
@@ -158,11 +160,11 @@ class PgTx:
             )
         return found
 
-    async def add_sessions(self, request_id: int, sessions: list[SessionInfo]) -> None:
+    async def add_sessions(self, request_id: int, sessions: list[SessionInfo], kind: str = SESSION_RUN) -> None:
         async with self.conn.cursor() as cursor:
             await cursor.executemany(
                 "INSERT INTO sessions (request_id, session_id, computer_id, status, already_in_progress, "
-                "finished_at, attempt) VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                "finished_at, attempt, kind) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
                 [
                     (
                         request_id,
@@ -172,6 +174,7 @@ class PgTx:
                         s.already_in_progress,
                         format_at(s.finished_at) if s.finished_at else None,
                         s.attempt,
+                        kind,
                     )
                     for s in sessions
                 ],
