@@ -31,6 +31,7 @@ from typing import Any
 from bot.logs import request_context
 from bot.retry import RetryPolicy, retry_call
 from bot.workflow.errors import BackendRejected, BackendUnavailable, DomainError, SessionsNotDone
+from bot.workflow.follow_leases import LeasedFollowing
 from bot.workflow.follow_previews import Followed, PreviewFollowing, _nothing
 from bot.workflow.lease_keeper import keep_leases
 from bot.workflow.leases import LocalLeases, SessionLeases
@@ -48,6 +49,7 @@ from bot.workflow.ports import Reporter, SessionsPort
 from bot.workflow.preview_runner import PREVIEW_WAIT, PreviewRunner
 from bot.workflow.previewing import PreviewLedger
 from bot.workflow.scheduling import give_up_at, waits_until
+from bot.workflow.session_results import read_result
 from bot.workflow.starter import Starter
 
 log = logging.getLogger(__name__)
@@ -62,7 +64,7 @@ _Key = tuple[int, int]  # (request id, session id)
 _Due = tuple[float, int, _Key, int]  # (due at, sequence, key, generation)
 
 
-class Follower(PreviewFollowing):
+class Follower(PreviewFollowing, LeasedFollowing):
     def __init__(
         self,
         service: Lifecycle,
@@ -184,31 +186,6 @@ class Follower(PreviewFollowing):
 
     def _on_running(self, request: Request) -> None:  # shared: its sessions are due, unowned: claim them now
         self.claim_now.set() if self.leases.shared else self._follow(request)
-
-    def adopt(self, request: Request, session_ids: set[int]) -> None:
-        """Follow these sessions of `request`, claimed under a lease (shared mode); take in a cancel asked for
-        on another replica (`request` is as stored)."""
-        if (followed := self._followed.get(request.id)) is None:
-            return self._follow(request, spread=True, only=session_ids)
-        cancel = request.cancel_requested and not followed.request.cancel_requested
-        if cancel:  # every pending session is visited at once: the cancel goes out
-            followed.request = followed.request.model_copy(update={"cancel_requested": True})
-        for session_id in (session_ids | followed.pending) if cancel else session_ids - followed.pending:
-            if any(s.session_id == session_id and not s.terminal for s in followed.request.sessions):
-                followed.pending.add(session_id)
-                self._schedule((request.id, session_id), 0.0)
-
-    def drop(self, request_id: int, session_id: int) -> None:
-        """Stop following a session whose lease another replica took (it now reports it)."""
-        if (followed := self._followed.get(request_id)) is None or followed.finishing:
-            return
-        followed.pending.discard(session_id)
-        self._generations.pop((request_id, session_id), None)
-        if not followed.pending:  # the replica that took the rest over finishes and reports it
-            del self._followed[request_id]
-
-    def followed_keys(self) -> set[tuple[int, int]]:
-        return {(rid, sid) for rid, f in self._followed.items() for sid in f.pending}
 
     def _follow(self, request: Request, *, spread: bool = False, only: set[int] | None = None) -> None:
         if request.id in self._followed:
@@ -378,31 +355,8 @@ class Follower(PreviewFollowing):
             log.info("request finished: %s", request.outcome.value if request.outcome else "?")
 
     async def _result(self, request: Request, session: SessionInfo, names: dict[int, str]) -> SessionResult:
-        name = names.get(session.computer_id or -1, f"computer {session.computer_id}")
-
-        async def read() -> SessionResult:
-            async with self._limit:
-                return await self._sessions.result(session, request.software, name)
-
-        def retrying(attempt: int, error: BaseException, wait: float) -> None:
-            log.warning("could not read session %s's actions (%s)", session.session_id, error)
-
-        policy = RetryPolicy(attempts=3, base_seconds=self.poll_seconds, cap_seconds=self.poll_cap,
-                             max_retry_after=None, jitter=False)
-        try:
-            found = await retry_call(read, policy, on_retry=retrying,
-                                     retry_if=lambda error: isinstance(error, BackendUnavailable | BackendRejected))
-            return found.model_copy(update={"status": session.status})
-        except (BackendUnavailable, BackendRejected) as error:
-            log.warning("could not read session %s's actions (%s); the summary shows its status", session.session_id,
-                        error)
-        return SessionResult(
-            session_id=session.session_id,
-            computer_id=session.computer_id,
-            computer_name=name,
-            status=session.status,
-            already_in_progress=session.already_in_progress,
-        )
+        return await read_result(self._sessions, self._limit, request, session, names,
+                                 base_seconds=self.poll_seconds, cap_seconds=self.poll_cap)
 
     async def _retrying(self, call: Callable[[], Coroutine[Any, Any, Any]], what: str) -> Any:
         def retrying(attempt: int, error: BaseException, wait: float) -> None:

@@ -16,13 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.workflow.approvals import add_approval, approve_by_policy, approve_own_preview, past_ttl
-from bot.workflow.errors import (
-    DomainError,
-    InvalidSubmission,
-    NotAllowed,
-    RequestNotFound,
-    SessionsNotDone,
-)
+from bot.workflow.errors import DomainError, InvalidSubmission, NotAllowed, RequestNotFound, SessionsNotDone
 from bot.workflow.model import (
     EFFECT_TTL_SECONDS,
     SYSTEM_ACTOR,

@@ -1,0 +1,46 @@
+"""The follower's part for replicas (SPEC §9): sessions claimed or lost under leases come and go here;
+the lease keeper (`lease_keeper.py`) calls these, the follower's own loop does the polling."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from bot.workflow.model import Request
+
+if TYPE_CHECKING:
+    from bot.workflow.follow_previews import Followed
+
+
+class LeasedFollowing:
+    """Mixed into `Follower`: what a lease claimed or lost means for the sessions it follows."""
+
+    _followed: dict[int, Followed]
+    _generations: dict[tuple[int, int], int]
+
+    def _follow(self, request: Request, *, spread: bool = False, only: set[int] | None = None) -> None: ...
+    def _schedule(self, key: tuple[int, int], delay: float) -> None: ...
+
+    def adopt(self, request: Request, session_ids: set[int]) -> None:
+        """Follow these sessions of `request`, claimed under a lease (shared mode); take in a cancel asked for
+        on another replica (`request` is as stored)."""
+        if (followed := self._followed.get(request.id)) is None:
+            return self._follow(request, spread=True, only=session_ids)
+        cancel = request.cancel_requested and not followed.request.cancel_requested
+        if cancel:  # every pending session is visited at once: the cancel goes out
+            followed.request = followed.request.model_copy(update={"cancel_requested": True})
+        for session_id in (session_ids | followed.pending) if cancel else session_ids - followed.pending:
+            if any(s.session_id == session_id and not s.terminal for s in followed.request.sessions):
+                followed.pending.add(session_id)
+                self._schedule((request.id, session_id), 0.0)
+
+    def drop(self, request_id: int, session_id: int) -> None:
+        """Stop following a session whose lease another replica took (it now reports it)."""
+        if (followed := self._followed.get(request_id)) is None or followed.finishing:
+            return
+        followed.pending.discard(session_id)
+        self._generations.pop((request_id, session_id), None)
+        if not followed.pending:  # the replica that took the rest over finishes and reports it
+            del self._followed[request_id]
+
+    def followed_keys(self) -> set[tuple[int, int]]:
+        return {(rid, sid) for rid, f in self._followed.items() for sid in f.pending}
