@@ -142,7 +142,9 @@ async def replicas(tmp: Path, database_url: str, count: int = 2, **settings: str
             "APPROVAL_CHANNEL": ws.approval_channel, "APPROVERS": f"{DIRECT_APPROVER},{ws.approvers_group}",
             "DATABASE_URL": database_url, "LEASE_SECONDS": str(LEASE_SECONDS), "DATABASE_POOL_SIZE": "4",
             "AUDIT_DB": str(tmp / "unused.db"), "SESSION_POLL_SECONDS": "0.2", "MAX_TARGETS": "10",
-            "PORT": "0", "LOG_FORMAT": "text", "LOG_LEVEL": "INFO", **settings,
+            "PORT": "0", "LOG_FORMAT": "text", "LOG_LEVEL": "INFO",
+            "PREVIEW_BEFORE_APPROVAL": "false",  # these count run-immy-service calls: the preview is tested elsewhere
+            **settings,
         }  # fmt: skip
         env.pop("IMMYBOT_SUBDOMAIN", None)
         env.pop("SLACK_APP_TOKEN", None)

@@ -179,11 +179,13 @@ class PgTx:
                     for s in sessions
                 ],
             )
-            # The follow-up is enqueued with the run: due at once, unowned, for any replica to claim.
-            await cursor.executemany(
-                "INSERT INTO session_watch (request_id, session_id) VALUES (%s, %s) ON CONFLICT DO NOTHING",
-                [(request_id, s.session_id) for s in sessions if s.finished_at is None],
-            )
+            # The follow-up is enqueued with the run: due at once, unowned, for any replica to claim. A preview's
+            # sessions are not: the replica that started it follows them (a lost preview ends at its 10 minutes).
+            if kind == SESSION_RUN:
+                await cursor.executemany(
+                    "INSERT INTO session_watch (request_id, session_id) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+                    [(request_id, s.session_id) for s in sessions if s.finished_at is None],
+                )
 
     async def set_session_status(
         self, request_id: int, session_id: int, status: str, finished_at: datetime | None
