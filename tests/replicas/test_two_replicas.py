@@ -148,3 +148,33 @@ async def test_a_cancel_asked_for_on_the_other_replica_reaches_the_holder(tmp_pa
         assert len(cancels) == 2
         assert {s.status for s in done.sessions} == {"Cancelled"}
         assert len(world.summaries(done)) == 1
+
+
+async def test_with_the_preview_on_the_approval_card_one_real_run_across_replicas(tmp_path: Path, pg_url: str) -> None:
+    """SPEC §8 on replicas: the replica that took the submission runs and shows the preview; the approval
+    on the other replica starts the real run once, and no preview session is taken as the run's."""
+    async with replicas(tmp_path, pg_url, PREVIEW_BEFORE_APPROVAL="true") as world:
+        _script(world, 2, running_polls=3)
+        request = await request_via_modal(world.on(0), world.ws.requester,
+                                          **{ids.COMPUTERS_BLOCK: computer_ids(world, 2)})  # type: ignore[arg-type]
+        events = await _wait_event(world, request.id, "preview.finished")
+        assert events.count("preview.started") == 1
+        card = world.approval_card(request.id)
+        await world.on(1).driver.click(DIRECT_APPROVER, card.channel, card.ts, APPROVE)
+        done = await world.finished(request.id)
+
+        bodies = [call.json for call in world.run_calls()]
+        assert [bool(b.get("detectionOnly")) for b in bodies] == [True, False]  # one preview, then one real run
+        assert len(world.summaries(done)) == 1
+        preview_ids = {s.session_id for s in done.preview_sessions}
+        assert preview_ids and not preview_ids & {s.session_id for s in done.sessions}
+        assert (await verify_url(pg_url)).ok
+
+
+async def _wait_event(world: Replicas, request_id: int, event: str, timeout: float = 30.0) -> list[str]:  # noqa: ASYNC109
+    for _ in range(int(timeout / 0.1)):
+        events = [r["event"] for r in await world.service.audit_rows(request_id=request_id)]
+        if event in events:
+            return events
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"no {event} for request {request_id}")
