@@ -214,20 +214,21 @@ def _suffix(catalog: str) -> str:
 def software_options(items: Sequence[Any]) -> list[dict]:
     """Typeahead options (≤ 100): `7-Zip 23.01 · Global`, value `Global:714`.
 
-    `items` are catalog items (anything with `key`, `name` and `catalog`, e.g. `Software` or the
-    catalog's search results) or `(value, name, catalog)` tuples. One flat loop: it runs on every
-    keystroke, and a function call per step of each of 100 options shows in the typeahead's throughput."""
-    options: list[dict] = []
-    for item in items[:MAX_OPTIONS]:
-        if type(item) is tuple:
-            value, name, catalog = item
-        else:
-            value, name, catalog = item.key, item.name, item.catalog
-        suffix = _suffix(catalog)
-        label = truncate(one_line(name), kit.OPTION_TEXT_MAX - len(suffix)) + suffix
-        options.append({"text": {"emoji": True, "text": label, "type": "plain_text"},
-                        "value": value[:OPTION_VALUE_MAX]})
-    return options
+    `items` are catalog items (anything hashable with `key`, `name` and `catalog`, e.g. the catalog's
+    search results) or `(value, name, catalog)` tuples. Each item's option is built once and reused:
+    it runs on every keystroke, and building 100 labels cost a third of a keystroke's CPU."""
+    return [_software_option(item) for item in items[:MAX_OPTIONS]]
+
+
+@lru_cache(maxsize=32_768)  # the whole software catalog (22,000 items at the largest seen) stays built
+def _software_option(item: Any) -> dict:
+    if type(item) is tuple:
+        value, name, catalog = item
+    else:
+        value, name, catalog = item.key, item.name, item.catalog
+    suffix = _suffix(catalog)
+    label = truncate(one_line(name), kit.OPTION_TEXT_MAX - len(suffix)) + suffix
+    return {"text": {"emoji": True, "text": label, "type": "plain_text"}, "value": value[:OPTION_VALUE_MAX]}
 
 
 def computer_option_text(name: str, tenant: str | None, online: bool | None) -> str:
@@ -242,9 +243,15 @@ def _computer_tail(tenant: str | None, online: bool | None) -> str:
 
 
 def computer_options(rows: Sequence[ComputerRow]) -> list[dict]:
-    """Typeahead options (≤ 100): `PC-ACME-01 · Acme Ltd · online`, value = the ImmyBot computer id."""
-    return [_labelled(computer_option_text(name, tenant, online), str(computer_id))
-            for computer_id, name, tenant, online in rows[:MAX_OPTIONS]]
+    """Typeahead options (≤ 100): `PC-ACME-01 · Acme Ltd · online`, value = the ImmyBot computer id.
+    Each row's option is built once and reused while the row stays the same (name, tenant, online)."""
+    return [_computer_option(row) for row in rows[:MAX_OPTIONS]]
+
+
+@lru_cache(maxsize=65_536)  # the options of the computers people are typing for, not the whole fleet
+def _computer_option(row: ComputerRow) -> dict:
+    computer_id, name, tenant, online = row
+    return _labelled(computer_option_text(name, tenant, online), str(computer_id))
 
 
 def request_card(request: Request, *, schedule: Schedule | None = None) -> tuple[str, list[dict]]:
