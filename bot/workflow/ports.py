@@ -208,8 +208,8 @@ class Notifier(Reporter, Protocol):
 
 
 class Runs(Protocol):
-    """What a decision sets going in the background (the follower implements it; each returns at once
-    and is idempotent)."""
+    """What a decision sets going in the background (the follower implements it); each is idempotent and
+    none waits for the work it starts."""
 
     def start_in_background(self, request_id: int) -> None:
         """An approved request's sessions start."""

@@ -228,11 +228,13 @@ class RequestService(RunSteps):
         elif request.state is RequestState.PENDING:  # one of several approvals: the card shows "1 of 2"
             await self._notifier.approval_added(request, actor)
         else:
-            await self._notifier.decided(request, actor)
-            if request.state is RequestState.APPROVED:
-                self._runs.start_in_background(request.id)
-            else:  # denied: its preview's sessions, if still running, are cancelled
-                self._runs.stop_preview(request.id)
+            try:
+                await self._notifier.decided(request, actor)
+            finally:  # what was decided happens even when telling it failed
+                if request.state is RequestState.APPROVED:
+                    self._runs.start_in_background(request.id)
+                else:  # denied: its preview's sessions, if still running, are cancelled
+                    self._runs.stop_preview(request.id)
 
     async def _apply(
         self, tx: StoreTx, request: Request, action: Decision, actor: str, reason: str | None, now: datetime

@@ -210,3 +210,12 @@ async def test_without_a_notifier_the_lifecycle_tells_nobody(tmp_path: Path) -> 
         assert (await service.decide("approve", request.id, APPROVER)).tell
     finally:
         await store.close()
+
+
+async def test_an_approval_starts_its_run_even_when_telling_it_failed(rig: Rig) -> None:
+    request = await rig.service.submit(make_draft())
+    rig.notifier.failing.add("decided")
+    with pytest.raises(RuntimeError, match="slack hiccup"):
+        await rig.service.decide("approve", request.id, APPROVER)
+    assert rig.runs.of(request.id) == ["preview", "start"]
+    assert (await rig.service.get(request.id)).state is RequestState.APPROVED
