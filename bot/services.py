@@ -30,12 +30,11 @@ from bot.policy_file import load_policy
 from bot.retry import RetryPolicy, retry_call
 from bot.slack.app import immybot_transport, make_app, make_client, wire
 from bot.slack.approvals.deps import ApprovalsDeps
-from bot.slack.approvals.preview_cards import PreviewCards
 from bot.slack.checkpoints import SlackCheckpoints
 from bot.slack.commands.deps import CommandsDeps
 from bot.slack.groups import SlackGroupDirectory
 from bot.slack.home.deps import HomeDeps
-from bot.slack.notices import ExpiryNotices, ReminderNotices
+from bot.slack.notifier import SlackNotifier
 from bot.slack.reports.deps import FollowUpsDeps, SessionLogs
 from bot.slack.requests.deps import RequestsDeps
 from bot.store import Store
@@ -45,7 +44,7 @@ from bot.web import MAX_CONNECTIONS, build_web_app
 from bot.web_server import serve
 from bot.workflow.approvals import ReminderTick
 from bot.workflow.checkpoints import Checkpoint, Checkpointer
-from bot.workflow.expiry import expiry_loop, tick_loop
+from bot.workflow.expiry import tick_loop
 from bot.workflow.follower import Follower
 from bot.workflow.policy import Policy
 from bot.workflow.ports import GroupDirectory
@@ -111,7 +110,7 @@ async def build_services(settings: Settings) -> AsyncIterator[Services]:
         stack.push_async_callback(checkpoints.aclose)  # pushed early: runs after every other part stopped
         app = make_app(settings, client)
         policy = policy_from_settings(settings, SlackGroupDirectory(client))
-        service = RequestService(store, policy)
+        lifecycle = RequestService(store, policy)  # what the reporter and the follower move and read
         immybot = ImmyBotClient(settings, transport=immybot_transport())
         stack.push_async_callback(immybot.aclose)
         catalog = CatalogCache(immybot)
@@ -122,19 +121,22 @@ async def build_services(settings: Settings) -> AsyncIterator[Services]:
         stack.push_async_callback(_cancel, catalog_ready)
         catalog.start_refresh(settings.catalog_refresh_minutes * 60)
         stack.push_async_callback(catalog.stop)
-        reporter = make_reporter(client, service, settings.base_url)
+        reporter = make_reporter(client, lifecycle, settings.base_url)
         stack.push_async_callback(reporter.aclose)
+        # every step people see goes through the notifier; the use-cases tell it (`telling` below)
+        notifier = SlackNotifier(client, lifecycle, reporter, approval_channel=settings.approval_channel,
+                                 approval_ttl_hours=settings.approval_ttl_hours, reminders=policy.doc.reminders)
         sessions = ImmyBotSessions(immybot)
         follower = Follower(
-            service,
+            lifecycle,
             sessions,
-            reporter,
+            notifier,
             poll_seconds=settings.session_poll_seconds,
             max_wait=timedelta(hours=settings.session_max_wait_hours),
             on_session_end=lambda outcome: metrics.SESSIONS.labels(outcome).inc(),
             leases=selected.leases,
             preview_ledger=PreviewLedger(store) if settings.preview_before_approval else None,
-            show_preview=PreviewCards(client).show,
+            show_preview=notifier.preview_updated,
         )
         health = HealthCheck(
             database=store_probe(store, backend=selected.backend, leases=selected.leases),
@@ -143,17 +145,17 @@ async def build_services(settings: Settings) -> AsyncIterator[Services]:
             catalog=lambda: catalog,
             refresh_minutes=settings.catalog_refresh_minutes,
         )
+        service = lifecycle.telling(notifier, follower)  # the Slack features' door: its steps are told
         services = Services(settings, store, service, policy, immybot, catalog, follower, client, app, health,
                             catalog_ready=catalog_ready, checkpoints=checkpoints, selected=selected)
         home = HomeDeps(service, policy, client)
-        modal = RequestsDeps(service, policy, client, catalog, settings.approval_channel, settings.max_targets,
-                             follower.start_in_background, follower.preview_in_background)
+        modal = RequestsDeps(service, policy, client, catalog, settings.max_targets)
         wire(
             app,
             claim_delivery=lambda key: service.claim(key, ttl_seconds=24 * 3600),
             requests_deps=modal,
-            commands_deps=CommandsDeps(service, policy, client, catalog, immybot, follower.cancel, audit_csv, modal),
-            approvals_deps=ApprovalsDeps(service, client, home, follower.start_in_background, follower.stop_preview),
+            commands_deps=CommandsDeps(service, policy, client, catalog, immybot, audit_csv, modal),
+            approvals_deps=ApprovalsDeps(service, client, home),
             home_deps=home,
             followups_deps=FollowUpsDeps(
                 FollowUps(store, policy, retry_window=timedelta(hours=settings.retry_window_hours), clock=utc_now),
@@ -162,16 +164,14 @@ async def build_services(settings: Settings) -> AsyncIterator[Services]:
         await follower.start()
         stack.push_async_callback(follower.aclose)
         every = min(EXPIRY_CHECK_MAX_SECONDS, max(0.2, policy.min_ttl.total_seconds() / 10))
-        notices = ExpiryNotices(client, settings.approval_ttl_hours)
-        expiring = expiry_loop(service, every, notices.expired, selected.singletons)
+        expiring = tick_loop(service.expire_due, every, selected.singletons, "expiry")
         expiry = asyncio.create_task(expiring, name="expiry-loop")
         stack.push_async_callback(_cancel, expiry)
         if (reminders := policy.doc.reminders) is not None:  # due times in the database: a tick, no sleepers
-            tick = ReminderTick(store, policy, utc_now)
+            tick = ReminderTick(store, policy, utc_now, notifier)
             every = min(EXPIRY_CHECK_MAX_SECONDS, max(0.2, reminders.after_minutes * 60 / 10))
-            reminding = asyncio.create_task(
-                tick_loop(tick.tick, every, ReminderNotices(client, reminders).reminded, selected.singletons,
-                          "reminders"), name="reminder-tick")
+            reminding = asyncio.create_task(tick_loop(tick.tick, every, selected.singletons, "reminders"),
+                                            name="reminder-tick")
             stack.push_async_callback(_cancel, reminding)
         await checkpoints.start()
         yield services

@@ -8,6 +8,7 @@ complete the request once.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -21,10 +22,12 @@ from bot.workflow.model import (
     RuleRecord,
 )
 from bot.workflow.policy import Policy
-from bot.workflow.ports import Clock, RequestStore, StoreTx
+from bot.workflow.ports import Clock, Notifier, RequestStore, StoreTx, Untold
 from bot.workflow.records import decision_change, entry, illegal
 from bot.workflow.reminder_schedule import ReminderStep, due_steps, reminder_schedule
 from bot.workflow.rules import count_approval
+
+log = logging.getLogger(__name__)
 
 
 class AlreadyApproved(DomainError):
@@ -107,12 +110,14 @@ class Reminded:
 
 class ReminderTick:
     """One pass of the reminders: every step due by now (from `created_at` and `reminders_done`, both in
-    the database) is audited and counted in one transaction, so a restart neither repeats nor loses one."""
+    the database) is audited and counted in one transaction, so a restart neither repeats nor loses one;
+    after the commit each request's steps are told once."""
 
-    def __init__(self, store: RequestStore, policy: Policy, clock: Clock) -> None:
+    def __init__(self, store: RequestStore, policy: Policy, clock: Clock, notifier: Notifier | None = None) -> None:
         self._store = store
         self._policy = policy
         self._clock = clock
+        self._notifier: Notifier = notifier or Untold()
 
     async def tick(self) -> list[Reminded]:
         reminders = self._policy.doc.reminders
@@ -137,4 +142,9 @@ class ReminderTick:
                             sorted(reminders.escalate_to))
                     await tx.append_audit(entry(event, changed, SYSTEM_ACTOR, outcome=outcome), now)
                 done.append(Reminded(changed, steps))
+        for reminded in done:  # each told on its own: one failure does not silence the others
+            try:
+                await self._notifier.reminded(reminded.request, reminded.steps)
+            except Exception:
+                log.exception("reminder notification failed", extra={"request_id": reminded.request.id})
         return done

@@ -3,7 +3,8 @@
     RequestStore / StoreTx   durable requests, sessions, once-only keys, the audit log (`bot/store/`;
                              a PostgreSQL store implements the same protocol)
     SessionsPort             ImmyBot maintenance sessions (`bot/immybot/port.py`)
-    Notifier                 every outward step people see (`bot/slack/`)
+    Notifier                 every outward step people see (`bot/slack/notifier.py`)
+    Runs                     what a decision sets going: sessions, previews, cancels (the follower)
     GroupDirectory           who is in a group (`bot/slack/groups.py`)
     Clock                    the time, as an aware UTC datetime
 
@@ -28,6 +29,7 @@ from bot.workflow.model import (
     Software,
 )
 from bot.workflow.preview import ActionFacts
+from bot.workflow.reminder_schedule import ReminderStep
 
 Clock = Callable[[], datetime]
 """Now, as an aware UTC datetime (tests pass a settable one)."""
@@ -168,34 +170,97 @@ class Reporter(Protocol):
         ...
 
 
-class Notifier(Protocol):
-    """Every step people see, told once per step by the use-case that made it happen.
+class Notifier(Reporter, Protocol):
+    """Every step people see, told once per step by the use-case that made it happen, after its change
+    committed: a replayed click, a lost race or a repeated cancel tells nobody.
 
-    The Slack adapter implements it (cards, thread replies, App Home). Room for the steps to come keeps
-    one method per step: approval added, preview updated, retried, scheduled (SPEC §6-§8)."""
+    The Slack adapter implements it (`bot/slack/notifier.py`: cards, thread replies, metrics); the run's
+    own steps (progress, start cancelled, final summary) are the follower's `Reporter` part."""
 
     async def created(self, request: Request) -> None:
-        """A request was recorded (pending, or approved at once by the policy)."""
+        """A request was recorded: pending, or approved at once (by a policy rule, or as an approver's own
+        preview)."""
+        ...
+
+    async def approval_added(self, request: Request, approver: str) -> None:
+        """One approval of several the rule needs; the request is still pending."""
         ...
 
     async def decided(self, request: Request, actor: str) -> None:
-        """Approved or denied by `actor` (the decision really happened: replays are not told)."""
+        """Approved (the last approval needed) or denied by `actor`."""
         ...
 
-    async def cancelled(self, request: Request, actor: str) -> None: ...
+    async def cancelled(self, request: Request, actor: str) -> None:
+        """Cancelled by `actor` (a running request: its sessions are being cancelled)."""
+        ...
 
     async def expired(self, request: Request) -> None:
         """Nobody decided within the approval time."""
         ...
 
-    async def reminded(self, request: Request) -> None:
-        """Still undecided: approvers are reminded (SPEC §6 reminders/escalation)."""
+    async def reminded(self, request: Request, steps: tuple[ReminderStep, ...]) -> None:
+        """Still undecided: approvers are reminded, then the escalation group is told (SPEC §6)."""
         ...
+
+    async def preview_updated(self, request: Request) -> None:
+        """The detection-only preview (SPEC §8) has something new to show on the approval card."""
+        ...
+
+
+class Runs(Protocol):
+    """What a decision sets going in the background (the follower implements it); each is idempotent and
+    none waits for the work it starts."""
+
+    def start_in_background(self, request_id: int) -> None:
+        """An approved request's sessions start."""
+        ...
+
+    def preview_in_background(self, request_id: int) -> None:
+        """A pending request's detection-only preview starts (when it gets one)."""
+        ...
+
+    def stop_preview(self, request_id: int) -> None:
+        """A decided request's preview sessions are cancelled."""
+        ...
+
+    async def cancel(self, request_id: int) -> None:
+        """A cancelled request's unfinished sessions (or its preview's) are cancelled."""
+        ...
+
+
+class Untold:
+    """A `Notifier` that tells nobody: the use-cases' default where no one is listening (tools, tests)."""
+
+    async def created(self, request: Request) -> None: ...
+
+    async def approval_added(self, request: Request, approver: str) -> None: ...
+
+    async def decided(self, request: Request, actor: str) -> None: ...
+
+    async def cancelled(self, request: Request, actor: str) -> None: ...
+
+    async def expired(self, request: Request) -> None: ...
+
+    async def reminded(self, request: Request, steps: tuple[ReminderStep, ...]) -> None: ...
+
+    async def preview_updated(self, request: Request) -> None: ...
 
     async def progress(self, request: Request, *, immybot_unavailable: bool = False) -> None: ...
 
+    async def start_cancelled(self, request: Request, cancelled: list[int], not_cancelled: list[int]) -> None: ...
+
     async def final(self, request: Request, results: list[SessionResult]) -> None: ...
 
-    async def unavailable(self, request: Request) -> None:
-        """ImmyBot cannot be reached for this request; the follower keeps trying."""
-        ...
+    async def resume_summaries(self, lifecycle: Lifecycle, sessions: SessionsPort) -> None: ...
+
+
+class NoRuns:
+    """`Runs` where nothing runs in the background (tools, tests of the lifecycle alone)."""
+
+    def start_in_background(self, request_id: int) -> None: ...
+
+    def preview_in_background(self, request_id: int) -> None: ...
+
+    def stop_preview(self, request_id: int) -> None: ...
+
+    async def cancel(self, request_id: int) -> None: ...

@@ -4,6 +4,10 @@ Every state change is one compare-and-set inside `BEGIN IMMEDIATE` with its audi
 dedup key, when given) in the same transaction: fifty Approve clicks make one approval, and a
 Slack retry replays the original result instead of acting twice.
 
+Each step people take is a use-case here: it makes the change, claims its once-only announcement in
+the same transaction, and after the commit tells the `Notifier` once and sets the `Runs` going. A
+replayed click or a lost race tells nobody and starts nothing.
+
     pending -> approved -> starting -> running -> finished
     pending -> denied | expired | cancelled;  approved | starting -> cancelled
     running + approver cancel -> cancel_requested (the follower cancels the sessions, then finish)
@@ -11,52 +15,72 @@ Slack retry replays the original result instead of acting twice.
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, datetime, timedelta
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.workflow.approvals import add_approval, approve_by_policy, approve_own_preview, past_ttl
-from bot.workflow.errors import DomainError, InvalidSubmission, NotAllowed, RequestNotFound, SessionsNotDone
+from bot.workflow.errors import DomainError, InvalidSubmission, NotAllowed, RequestNotFound
 from bot.workflow.model import (
     EFFECT_TTL_SECONDS,
     SYSTEM_ACTOR,
-    TERMINAL_SESSION_STATUSES,
-    TIMED_OUT,
     AuditEntry,
     AuditEvent,
     Decided,
     Draft,
     Effect,
-    MessageRef,
     Request,
     RequestState,
     RuleRecord,
-    SessionInfo,
 )
-from bot.workflow.outcome import request_outcome
 from bot.workflow.policy import RATE_WINDOW, Decision, Policy
-from bot.workflow.ports import Clock, RequestStore, StoreTx
-from bot.workflow.records import decision_change, draft_fields, entry, illegal
-from bot.workflow.retry_run import retried_entry
-from bot.workflow.scheduling import started_outcome
+from bot.workflow.ports import Clock, NoRuns, Notifier, RequestStore, Runs, StoreTx, Untold
+from bot.workflow.records import decision_change, draft_fields, entry
+from bot.workflow.run_steps import RunSteps, utc_now
+
+__all__ = ["DEDUP_TTL", "RequestService", "utc_now"]
+
+log = logging.getLogger(__name__)
+
+Answer = Callable[[], Awaitable[object]]
+"""The caller's own answer to whoever asked (a modal's ack): awaited once the change is committed and
+before anyone else is told, so telling never delays it."""
 
 DEDUP_TTL = timedelta(hours=24)  # Slack retries within minutes; a day is well past any replay
+_EFFECT_TTL = timedelta(seconds=EFFECT_TTL_SECONDS)
 _REFUSED = "refused:"
 
 
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-class RequestService:
-    def __init__(self, store: RequestStore, policy: Policy, *, clock: Clock = utc_now) -> None:
-        self._store = store
+class RequestService(RunSteps):
+    def __init__(self, store: RequestStore, policy: Policy, *, clock: Clock = utc_now,
+                 notifier: Notifier | None = None, runs: Runs | None = None) -> None:
+        super().__init__(store, clock=clock)
         self._policy = policy
-        self._clock = clock
+        self._notifier: Notifier = notifier or Untold()
+        self._runs: Runs = runs or NoRuns()
+
+    def telling(self, notifier: Notifier, runs: Runs) -> RequestService:
+        """The same service whose steps are told through `notifier` and set `runs` going (the composition
+        root builds the follower and the notifier on the silent one first: they only read and move)."""
+        return RequestService(self._store, self._policy, clock=self._clock, notifier=notifier, runs=runs)
 
     # ---- submissions ------------------------------------------------------------------------
 
-    async def submit(self, draft: Draft, *, dedup_key: str | None = None) -> Request:
+    async def submit(self, draft: Draft, *, dedup_key: str | None = None, answer: Answer | None = None) -> Request:
+        """Record a request (or return the one this `dedup_key` recorded); the call that recorded it then
+        tells it and starts its preview, or its run when it is approved at once."""
+        request, told = await self._submit(draft, dedup_key)
+        if answer is not None:
+            await answer()
+        if told:  # a replayed submission is told nothing: the call that recorded it did
+            await self._notifier.created(request)
+            self._runs.preview_in_background(request.id)  # only a pending request that is not a preview gets one
+            if request.state is RequestState.APPROVED:  # by a policy rule, or an approver's own preview
+                self._runs.start_in_background(request.id)
+        return request
+
+    async def _submit(self, draft: Draft, dedup_key: str | None) -> tuple[Request, bool]:
         try:
             await self._policy.check_submission(draft)
         except (NotAllowed, InvalidSubmission) as error:
@@ -64,24 +88,26 @@ class RequestService:
             if dedup_key is not None:
                 async with self._store.read() as tx:
                     if (replay := await self._replayed_request(tx, dedup_key)) is not None:
-                        return replay  # the original went through; membership changed since
+                        return replay, False  # the original went through; membership changed since
             await self.refuse(draft.requester, str(error), draft)
             raise
         rule = await self._policy.rule_for(draft)
         auto = rule.implicit and self._policy.auto_approves(draft, await self._policy.is_approver(draft.requester))
         now = self._clock()
+        told = False
         async with self._store.write() as tx:
             if dedup_key is not None and (replay := await self._replayed_request(tx, dedup_key)) is not None:
-                return replay
+                return replay, False
             # counted under the write lock, so parallel submissions cannot all slip under the limit
             if (limited := await self._over_rate(tx, draft.requester, now)) is not None:
                 await tx.append_audit(AuditEntry(event=AuditEvent.REQUEST_REFUSED.value, actor=draft.requester,
                                                  outcome=str(limited), **draft_fields(draft)), now)
             else:
                 request = await self._record(tx, draft, now, auto=auto, dedup_key=dedup_key, rule=rule)
+                told = await tx.claim(Effect.CARDS_POSTED.key(request.id), now, now + _EFFECT_TTL)
         if limited is not None:
             raise limited
-        return request
+        return request, told
 
     async def _record(self, tx: StoreTx, draft: Draft, now: datetime, *, auto: bool, dedup_key: str | None,
                       rule: RuleRecord) -> Request:
@@ -138,11 +164,18 @@ class RequestService:
         return (await self.decide("cancel", request_id, actor, dedup_key=dedup_key)).request
 
     async def decide(
-        self, action: Decision, request_id: int, actor: str, *, reason: str = "", dedup_key: str | None = None
+        self, action: Decision, request_id: int, actor: str, *, reason: str = "", dedup_key: str | None = None,
+        answer: Answer | None = None,
     ) -> Decided:
         """Approve, deny or cancel: the one place a decision is de-duplicated (its click's key) and its
-        announcement claimed, in the transaction that makes the change."""
-        return await self._decide(request_id, actor, action, dedup_key, reason.strip() or None)
+        announcement claimed, in the transaction that makes the change; the call that made it then tells
+        it and starts (or stops) what follows from it."""
+        decided = await self._decide(request_id, actor, action, dedup_key, reason.strip() or None)
+        if answer is not None:
+            await answer()
+        if decided.tell:
+            await self._tell_decision(action, decided.request, actor)
+        return decided
 
     async def _decide(
         self, request_id: int, actor: str, action: Decision, dedup_key: str | None, reason: str | None = None
@@ -174,7 +207,7 @@ class RequestService:
                         key = effect.key(request.id)
                         if request.state is RequestState.PENDING:  # one of several approvals
                             key = f"{Effect.APPROVAL_TOLD.key(request.id)}:{actor}"
-                        tell = await tx.claim(key, now, now + timedelta(seconds=EFFECT_TTL_SECONDS))
+                        tell = await tx.claim(key, now, now + _EFFECT_TTL)
                 if dedup_key is not None:
                     await tx.dedup_put(dedup_key, result, now + DEDUP_TTL)
         if replayed is not None:
@@ -186,6 +219,22 @@ class RequestService:
         if refusal is not None:
             raise NotAllowed(refusal)
         return Decided(request, tell=tell)
+
+    async def _tell_decision(self, action: Decision, request: Request, actor: str) -> None:
+        """The decision's outward steps, once, by the call that made it (its claim is in `tell`)."""
+        if action == "cancel":
+            await self._runs.cancel(request.id)  # a running request's sessions; else its preview's
+            await self._notifier.cancelled(request, actor)
+        elif request.state is RequestState.PENDING:  # one of several approvals: the card shows "1 of 2"
+            await self._notifier.approval_added(request, actor)
+        else:
+            try:
+                await self._notifier.decided(request, actor)
+            finally:  # what was decided happens even when telling it failed
+                if request.state is RequestState.APPROVED:
+                    self._runs.start_in_background(request.id)
+                else:  # denied: its preview's sessions, if still running, are cancelled
+                    self._runs.stop_preview(request.id)
 
     async def _apply(
         self, tx: StoreTx, request: Request, action: Decision, actor: str, reason: str | None, now: datetime
@@ -213,13 +262,14 @@ class RequestService:
                 await tx.append_audit(entry(AuditEvent.REQUEST_EXPIRED, changed, SYSTEM_ACTOR), now)
                 expired.append(changed)
             await tx.prune_dedup(now)
+        for request in expired:  # each told on its own: one failure does not silence the others
+            try:
+                await self._notifier.expired(request)
+            except Exception:
+                log.exception("expiry notification failed", extra={"request_id": request.id})
         return expired
 
     # ---- reads ------------------------------------------------------------------------------
-
-    async def get(self, request_id: int) -> Request:
-        async with self._store.read() as tx:
-            return await self._load(tx, request_id)
 
     async def recent_for(self, user: str, limit: int = 10) -> list[Request]:
         async with self._store.read() as tx:
@@ -228,10 +278,6 @@ class RequestService:
     async def pending(self, limit: int = 20) -> list[Request]:
         async with self._store.read() as tx:
             return await tx.in_states((RequestState.PENDING,), limit)
-
-    async def in_states(self, *states: RequestState) -> list[Request]:
-        async with self._store.read() as tx:
-            return await tx.in_states(states)
 
     async def audit_rows(
         self,
@@ -245,152 +291,8 @@ class RequestService:
         async with self._store.read() as tx:
             return await tx.audit_rows(since=since, request_id=request_id, user=actor, limit=limit)
 
-    async def set_cards(
-        self,
-        request_id: int,
-        *,
-        request_card: MessageRef | None = None,
-        approval_card: MessageRef | None = None,
-        status_message: MessageRef | None = None,
-    ) -> Request:
-        given = {"request_card": request_card, "approval_card": approval_card, "status_message": status_message}
-        async with self._store.write() as tx:
-            request = await self._load(tx, request_id)
-            changed = request.model_copy(update={k: v for k, v in given.items() if v is not None})
-            await self._cas(tx, changed, request.state)
-        return changed
-
-    # ---- start and follow -------------------------------------------------------------------
-
-    async def begin_start(self, request_id: int) -> Request:
-        now = self._clock()
-        async with self._store.write() as tx:
-            request = await self._load(tx, request_id)
-            if request.state is RequestState.STARTING:
-                return request
-            if request.state is not RequestState.APPROVED:
-                raise illegal(request, RequestState.STARTING)
-            changed = request.model_copy(
-                update={"state": RequestState.STARTING, "session_group_id": str(uuid.uuid4()), "updated_at": now}
-            )
-            await self._cas(tx, changed, RequestState.APPROVED)
-        return changed
-
-    async def record_started(self, request_id: int, sessions: list[SessionInfo]) -> Request:
-        now = self._clock()
-        async with self._store.write() as tx:
-            request = await self._load(tx, request_id)
-            if request.state is RequestState.RUNNING:
-                return request  # already recorded (a replay after a restart)
-            if request.state is not RequestState.STARTING:
-                raise illegal(request, RequestState.RUNNING)
-            sessions = [s.model_copy(update={"attempt": request.attempt}) for s in sessions]
-            await tx.add_sessions(request_id, sessions)
-            changed = request.model_copy(
-                update={"state": RequestState.RUNNING, "sessions": list(sessions), "updated_at": now}
-            )
-            await self._cas(tx, changed, RequestState.STARTING)
-            ids = [s.session_id for s in sessions]
-            await tx.append_audit(entry(AuditEvent.SESSIONS_STARTED, changed, SYSTEM_ACTOR, immybot_session_ids=ids,
-                                        outcome=started_outcome(changed)), now)  # fmt: skip
-            if changed.attempt > 1:  # who asked for the retry, with the sessions it started
-                await tx.append_audit(retried_entry(changed, ids), now)
-        return changed
-
-    async def update_session(
-        self, request_id: int, session_id: int, status: str, *, at: datetime | None = None
-    ) -> Request:
-        now = at or self._clock()
-        async with self._store.write() as tx:
-            request = await self._load(tx, request_id)
-            index = next((i for i, s in enumerate(request.sessions) if s.session_id == session_id), None)
-            if index is None:
-                raise DomainError(f"Request #{request_id} has no session {session_id}.")
-            session = request.sessions[index]
-            if session.terminal or session.status == status:
-                return request  # the first terminal status is final; session.finished is audited once
-            terminal = status in TERMINAL_SESSION_STATUSES or status == TIMED_OUT
-            finished_at = now if terminal else None
-            await tx.set_session_status(request_id, session_id, status, finished_at)
-            if terminal:
-                await tx.append_audit(
-                    entry(
-                        AuditEvent.SESSION_FINISHED,
-                        request,
-                        SYSTEM_ACTOR,
-                        immybot_session_ids=[session_id],
-                        outcome=status,
-                    ),
-                    now,
-                )
-        sessions = list(request.sessions)
-        sessions[index] = session.model_copy(update={"status": status, "finished_at": finished_at})
-        return request.model_copy(update={"sessions": sessions})
-
-    async def finish(self, request_id: int) -> Request:
-        now = self._clock()
-        async with self._store.write() as tx:
-            request = await self._load(tx, request_id)
-            if request.state is RequestState.FINISHED:
-                return request
-            if request.state is not RequestState.RUNNING:
-                raise illegal(request, RequestState.FINISHED)
-            waiting = [s.session_id for s in request.sessions if not s.terminal]
-            if waiting:
-                raise SessionsNotDone(f"Request #{request_id} still has sessions running: {waiting}.")
-            outcome = request_outcome(request.sessions, cancel_requested=request.cancel_requested)
-            changed = request.model_copy(update={"state": RequestState.FINISHED, "outcome": outcome, "updated_at": now})
-            await self._cas(tx, changed, RequestState.RUNNING)
-            ids = [s.session_id for s in request.sessions]
-            await tx.append_audit(
-                entry(
-                    AuditEvent.REQUEST_FINISHED, changed, SYSTEM_ACTOR, immybot_session_ids=ids, outcome=outcome.value
-                ),
-                now,
-            )
-        return changed
-
-    async def claim_report(self, request_id: int) -> bool:
-        async with self._store.write() as tx:
-            request = await self._load(tx, request_id)
-            if request.reported:
-                return False
-            await self._cas(tx, request.model_copy(update={"reported": True}), request.state)
-        return True
-
-    async def record_stray_sessions(self, request_id: int, sessions: list[SessionInfo]) -> None:
-        """Audit sessions ImmyBot started for a request cancelled meanwhile (the starter cancels them)."""
-        now = self._clock()
-        async with self._store.write() as tx:
-            request = await self._load(tx, request_id)
-            ids = [s.session_id for s in sessions]
-            await tx.append_audit(entry(AuditEvent.SESSIONS_STARTED, request, SYSTEM_ACTOR,
-                                        immybot_session_ids=ids, outcome="cancelled"), now)  # fmt: skip
-
-    async def claimed(self, key: str) -> bool:
-        async with self._store.read() as tx:
-            return await tx.dedup_get(key, self._clock()) is not None
-
-    async def claim(self, key: str, ttl_seconds: float = 3600) -> bool:
-        now = self._clock()
-        async with self._store.write() as tx:
-            return await tx.claim(key, now, now + timedelta(seconds=ttl_seconds))
-
     # ---- helpers ----------------------------------------------------------------------------
 
     async def _peek(self, request_id: int) -> Request | None:
         async with self._store.read() as tx:
             return await tx.get_request(request_id)
-
-    @staticmethod
-    async def _load(tx: StoreTx, request_id: int) -> Request:
-        request = await tx.get_request(request_id)
-        if request is None:
-            raise RequestNotFound(request_id)
-        return request
-
-    @staticmethod
-    async def _cas(tx: StoreTx, request: Request, expected: RequestState) -> None:
-        if not await tx.update_request(request, expected):  # pragma: no cover - we hold the write lock
-            current = await tx.get_request(request.id)
-            raise illegal(current or request, request.state)

@@ -9,7 +9,7 @@ import pytest
 
 from bot.store import Store
 from bot.workflow.errors import IllegalTransition, NotAllowed
-from bot.workflow.expiry import expiry_loop
+from bot.workflow.expiry import tick_loop
 from bot.workflow.model import Request, RequestState
 from bot.workflow.service import RequestService
 from tests.workflow.factories import (
@@ -104,25 +104,21 @@ async def test_expiry(tmp_path: Path) -> None:
 async def test_expiry_loop_with_tiny_ttl(tmp_path: Path) -> None:
     from datetime import timedelta
 
+    from tests.domain.notifier_fakes import RecordingNotifier
+
     store = await Store.open(tmp_path / "a.db")
-    service = RequestService(store, make_policy(approval_ttl=timedelta(milliseconds=50)))  # real clock
-    told: list[Request] = []
-    got_one = asyncio.Event()
-
-    async def tell(request: Request) -> None:
-        told.append(request)
-        got_one.set()
-        raise RuntimeError("slack hiccup")  # the loop survives a failing callback
-
+    notifier = RecordingNotifier(failing={"expired"})  # the loop survives a failing notification
+    service = RequestService(store, make_policy(approval_ttl=timedelta(milliseconds=50)), notifier=notifier)
     try:
         request = await service.submit(make_draft())
-        task = asyncio.create_task(expiry_loop(service, 0.02, tell))
+        task = asyncio.create_task(tick_loop(service.expire_due, 0.02, name="expiry"))
         async with asyncio.timeout(5):
-            await got_one.wait()
+            await notifier.wait_for("expired")
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
-        assert told[0].id == request.id and (await service.get(request.id)).state is RequestState.EXPIRED
+        assert notifier.steps(request.id) == ["created", "expired"]  # told once, though telling failed
+        assert (await service.get(request.id)).state is RequestState.EXPIRED
     finally:
         await store.close()
 

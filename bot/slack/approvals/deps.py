@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from slack_sdk.web.async_client import AsyncWebClient
@@ -16,5 +15,3 @@ class ApprovalsDeps:
     requests: RequestService
     client: AsyncWebClient
     home: HomeDeps  # the decider's App Home is republished after a decision made there
-    start_in_background: Callable[[int], None]
-    stop_preview: Callable[[int], None] = lambda _request_id: None  # SPEC §8: a denial cancels the preview

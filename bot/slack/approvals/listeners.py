@@ -1,4 +1,8 @@
-"""Approve / Deny on the approval card (and on App Home), and the deny-reason modal."""
+"""Approve / Deny on the approval card (and on App Home), and the deny-reason modal.
+
+Parse, call the use-case (which tells the decision once, through the notifier, and starts the run), answer
+the clicker: refusals and stale clicks are said to them alone; a decision made on App Home republishes
+their Home."""
 
 from __future__ import annotations
 
@@ -13,15 +17,14 @@ from bot.slack import cards
 from bot.slack.approvals import ids
 from bot.slack.approvals.deps import ApprovalsDeps
 from bot.slack.approvals.preview_cards import register_preview
-from bot.slack.approvals.views import approval_added_text, deny_reason_modal
+from bot.slack.approvals.views import deny_reason_modal
 from bot.slack.commands.listeners import refused_text
 from bot.slack.home.listeners import refresh_home
-from bot.slack.observe import observe_refusal, observe_request
+from bot.slack.observe import observe_refusal
 from bot.slack.payloads import BlockActions
-from bot.slack.text import escape
-from bot.workflow.approvals import AlreadyApproved, approvals_needed
+from bot.workflow.approvals import AlreadyApproved
 from bot.workflow.errors import DomainError, IllegalTransition, NotAllowed, RequestNotFound
-from bot.workflow.model import Decided, MessageRef, RequestState
+from bot.workflow.model import MessageRef
 
 log = logging.getLogger(__name__)
 
@@ -45,18 +48,6 @@ class Decisions:
         except DomainError:
             pass
 
-    async def announce(self, decided: Decided, actor: str, text: str, *, from_home: bool) -> None:
-        """Cards updated in place, one thread reply per decision, and the decider's home refreshed.
-
-        The thread hears only of a decision that happened: the call that made it holds its announcement."""
-        request = decided.request
-        await cards.refresh_cards(self.deps.client, request)
-        if decided.tell:
-            await cards.thread_reply(self.deps.client, request, text)
-            observe_request(request)
-        if from_home:
-            await refresh_home(self.deps.home, actor)
-
     async def approve(self, click: BlockActions) -> None:
         action = click.actions[0]
         request_id = _request_id(action.value)
@@ -69,7 +60,7 @@ class Decisions:
         # make every later Home click replay the first one's result (approved or refused).
         click_id = f"{where}:{action.action_id}:{user}:{action.action_ts}"
         try:
-            decided = await self.deps.requests.decide("approve", request_id, user, dedup_key=click_id)
+            await self.deps.requests.decide("approve", request_id, user, dedup_key=click_id)
         except NotAllowed as error:
             observe_refusal("decision")
             await self._tell(click, refused_text("approve", request_id, error))
@@ -80,15 +71,8 @@ class Decisions:
         except (RequestNotFound, AlreadyApproved) as error:
             await self._tell(click, str(error))
             return
-        from_home = click.container.type == "view"
-        request = decided.request
-        if request.state is RequestState.PENDING:  # one of several approvals: the card shows "1 of 2"
-            text = approval_added_text(request, user, approvals_needed=approvals_needed(request),
-                                       approved_by=request.approved_by)
-            await self.announce(decided, user, text, from_home=from_home)
-            return
-        await self.announce(decided, user, f"Approved by <@{user}> — starting.", from_home=from_home)
-        self.deps.start_in_background(request_id)
+        if click.container.type == "view":  # clicked on App Home: the clicker's Home shows it
+            await refresh_home(self.deps.home, user)
 
     async def ask_deny_reason(self, client: AsyncWebClient, click: BlockActions) -> None:
         request_id = _request_id(click.actions[0].value)
@@ -117,9 +101,9 @@ class Decisions:
         if not reason:
             await ack(response_action="errors", errors={ids.DENY_REASON_BLOCK: "Say why it is denied."})
             return
-        try:
-            decided = await self.deps.requests.decide("deny", request_id, user, reason=reason,
-                                                      dedup_key=f"deny:{view['id']}")
+        try:  # acked once decided, before the decision is told
+            await self.deps.requests.decide("deny", request_id, user, reason=reason, dedup_key=f"deny:{view['id']}",
+                                            answer=ack)
         except NotAllowed as error:
             observe_refusal("decision")
             await ack(response_action="errors",
@@ -130,10 +114,8 @@ class Decisions:
             if isinstance(error, IllegalTransition):
                 await cards.refresh_cards(self.deps.client, await self.deps.requests.get(request_id))
             return
-        await ack()
-        from_home = "ts" not in meta  # no card in the metadata: Deny was clicked on App Home
-        await self.announce(decided, user, f"Denied by <@{user}>: {escape(reason)}", from_home=from_home)
-        self.deps.stop_preview(request_id)  # its preview's sessions, if still running, are cancelled
+        if "ts" not in meta:  # no card in the metadata: Deny was clicked on App Home
+            await refresh_home(self.deps.home, user)
 
 
 def register(app: AsyncApp, deps: ApprovalsDeps) -> None:

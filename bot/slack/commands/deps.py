@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +24,5 @@ class CommandsDeps:
     client: AsyncWebClient
     catalog: CatalogPort
     computers: ImmyBotClient  # `/immy status` reads one computer live
-    cancel_sessions: Callable[[int], Awaitable[None]]  # a running request's sessions are cancelled
     audit_csv: Callable[[list[dict[str, Any]]], str]  # audit rows as `audit export --format csv` writes them
     modal: RequestsDeps  # `/immy` opens the request modal

@@ -23,7 +23,7 @@ from bot.slack.commands.views import (
     status_card,
 )
 from bot.slack.middleware import command_key
-from bot.slack.observe import observe_refusal, observe_request
+from bot.slack.observe import observe_refusal
 from bot.slack.payloads import SlashCommand
 from bot.slack.requests.listeners import open_request_modal
 from bot.slack.text import escape, search_query
@@ -110,15 +110,8 @@ class Commands:
             text, blocks = refusal(str(error))
             await respond(text=text, blocks=blocks, response_type="ephemeral")
             return
-        request = decided.request
-        running = request.state is RequestState.RUNNING
-        await self.deps.cancel_sessions(request.id)  # a running request's sessions; else its preview's
-        await cards.refresh_cards(self.deps.client, request)
-        if decided.tell:
-            tail = " — stopping its ImmyBot sessions" if running else ""
-            await cards.thread_reply(self.deps.client, request, f"Cancelled by <@{command.user_id}>{tail}.")
-        observe_request(request)
-        done = "Cancelling the running sessions of" if running else "Cancelled"
+        request = decided.request  # the use-case cancelled its sessions (or preview) and told the thread
+        done = "Cancelling the running sessions of" if request.state is RequestState.RUNNING else "Cancelled"
         await respond(text=f"{done} request #{request.id}.", response_type="ephemeral")
 
     async def audit(self, client: AsyncWebClient, respond: AsyncRespond, command: SlashCommand, args: str) -> None:

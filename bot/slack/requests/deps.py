@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from slack_sdk.web.async_client import AsyncWebClient
@@ -18,7 +17,4 @@ class RequestsDeps:
     policy: Policy
     client: AsyncWebClient
     catalog: CatalogPort
-    approval_channel: str
     max_targets: int
-    start_in_background: Callable[[int], None]  # an approved request's sessions start (returns at once)
-    start_preview: Callable[[int], None] = lambda _request_id: None  # SPEC §8 (returns at once)

@@ -1,4 +1,4 @@
-"""Request modal listeners: open it, answer its typeaheads, take its submission, post the cards."""
+"""Request modal listeners: open it, answer its typeaheads, take its submission (the use-case posts the cards)."""
 
 from __future__ import annotations
 
@@ -10,15 +10,14 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack import cards
-from bot.slack.observe import observe_refusal, observe_request
+from bot.slack.observe import observe_refusal
 from bot.slack.requests import ids
 from bot.slack.requests.deps import RequestsDeps
 from bot.slack.requests.form import FormError, parse_request_form
 from bot.slack.requests.submission import build_draft
 from bot.slack.requests.views import computer_options, request_modal, software_options
-from bot.slack.text import escape, search_query
+from bot.slack.text import search_query
 from bot.workflow.errors import InvalidSubmission, NotAllowed
-from bot.workflow.model import POLICY_ACTOR, Effect, Request
 
 log = logging.getLogger(__name__)
 
@@ -57,32 +56,6 @@ def _policy_errors(error: InvalidSubmission | NotAllowed, filled: list[str]) -> 
     if error.field == "reason":
         return {ids.REASON_BLOCK: error.message}
     return {ids.SOFTWARE_BLOCK: error.message}
-
-
-async def publish_request(deps: RequestsDeps, request: Request) -> Request:
-    """Post the request card and the approval card once, remember both, start an auto-approved preview."""
-    if not await deps.requests.claim(Effect.CARDS_POSTED.key(request.id), ttl_seconds=7 * 86400):
-        return request
-    client = deps.client
-    request_ref = await cards.post_request_card(client, request)
-    request = await deps.requests.set_cards(request.id, request_card=request_ref)
-    try:
-        approval_ref = await cards.post_approval_card(client, request, deps.approval_channel)
-    except SlackApiError as error:
-        log.error("could not post the approval card", extra={"error": cards.slack_error(error)})
-        await cards.thread_reply(client, request, "The approval card could not be posted in the approval "
-                                 "channel (is the bot a member?). An admin needs to look at this.")
-    else:
-        request = await deps.requests.set_cards(request.id, approval_card=approval_ref)
-    deps.start_preview(request.id)  # only a pending request that is not itself a preview gets one
-    if request.auto_approved and request.decided_by == POLICY_ACTOR:
-        rule = escape(request.decision_reason or "")
-        await cards.thread_reply(client, request, f"Approved by the policy rule *{rule}* — starting.")
-        deps.start_in_background(request.id)
-    elif request.auto_approved:
-        await cards.thread_reply(client, request, "Auto-approved as an approver's preview (detection only) — starting.")
-        deps.start_in_background(request.id)
-    return request
 
 
 def register(app: AsyncApp, deps: RequestsDeps) -> None:
@@ -130,12 +103,9 @@ def register(app: AsyncApp, deps: RequestsDeps) -> None:
             observe_refusal("submission")
             await ack(response_action="errors", errors=error.errors)
             return
-        try:
-            request = await deps.requests.submit(draft, dedup_key=f"view:{view['id']}")
+        try:  # acked once recorded; then (once) the cards are posted and the run or preview started
+            await deps.requests.submit(draft, dedup_key=f"view:{view['id']}", answer=ack)
         except (InvalidSubmission, NotAllowed) as error:  # already audited by the service
             observe_refusal("submission")
             await ack(response_action="errors", errors=_policy_errors(error, filled))
             return
-        await ack()
-        observe_request(request)
-        await publish_request(deps, request)
