@@ -16,12 +16,15 @@ Fairness: the bot and the floor each run in their own child process; this proces
 the load generator, so their CPU is no one's and equal for both. The load runs in ROUNDS interleaved
 rounds (bot first, then floor first, ...) so drift on a shared machine hits both. An answer is wrong when
 it has more than 100 options, or when some name contains the query and the answer is empty or its
-first option does not contain it. Resident memory is the bot process's own VmRSS.
+first option does not contain it. Resident memory is the bot process's own VmRSS; `cpu_ms_per_request`
+is each process's own CPU time (/proc/<pid>/stat) over its rounds, per request.
 
     python bench/typeahead.py            # full size
     python bench/typeahead.py --small    # 10x smaller, for the smoke test
     python bench/typeahead.py --small --policy   # + the computer typeahead again, from a bot with a
                                                  #   20-scope POLICY_FILE (the technician in 3 scopes)
+    BENCH_PYSPY=$(which py-spy) python bench/typeahead.py   # each child under `py-spy record`: raw stacks
+                                                 #   in $BENCH_PYSPY_DIR (default /tmp), pyspy-bot.txt, pyspy-floor.txt
 """
 
 from __future__ import annotations
