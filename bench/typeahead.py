@@ -21,8 +21,9 @@ is each process's own CPU time (/proc/<pid>/stat) over its rounds, per request.
 
     python bench/typeahead.py            # full size
     python bench/typeahead.py --small    # 10x smaller, for the smoke test
-    python bench/typeahead.py --small --policy   # + the computer typeahead again, from a bot with a
-                                                 #   20-scope POLICY_FILE (the technician in 3 scopes)
+    python bench/typeahead.py --small --policy   # + the computer typeahead (new fragments) from the bot
+                                                 #   and from a bot with a 20-scope POLICY_FILE (the
+                                                 #   technician in 3 scopes), both against the floor
     BENCH_PYSPY=$(which py-spy) python bench/typeahead.py   # each child under `py-spy record`: raw stacks
                                                  #   in $BENCH_PYSPY_DIR (default /tmp), pyspy-bot.txt, pyspy-floor.txt
 """
@@ -401,7 +402,9 @@ async def bench(small: bool, scale: int | None = None, policy: bool = False) -> 
                                 **await policy_typeahead(
                                     [sender(app, ids.COMPUTERS_BLOCK, ids.COMPUTERS_ACTION)
                                      for app in (bot, scoped, floor)],
-                                    queries["computers"], answer_check(computer_names), answer_check(names))}
+                                    # fresh fragments: neither bot has answered (and cached) them yet
+                                    fragments(computer_names, n_queries, random.Random(43)),
+                                    answer_check(computer_names), answer_check(names))}
                 memory = rss_mb(bot["pid"])
                 result["rss_mb_bot_end"], result["rss_mb_bot_peak"] = memory["VmRSS"], memory["VmHWM"]
     goals = {

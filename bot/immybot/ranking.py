@@ -18,8 +18,9 @@ A name with a query word it matches in none of these ways is never offered. Ever
 multi-word query must match, in any order ("reader acrobat" finds "Adobe Acrobat Reader DC").
 
 Cost: candidates come from the index in rank order, a bounded number per probe (a one-word query stops
-at the first probe that fills the limit), and only the candidates are scored; typo candidates are read
-only when fewer than `limit` names matched.
+at the first probe that fills the limit), and only the candidates are scored; a one-word query's
+letters across two of a name's words, then typo candidates, are read only when fewer than `limit`
+names were found.
 """
 
 from __future__ import annotations
@@ -135,6 +136,9 @@ def ranked_search(
             if hits:  # (a word with a typo finds nothing: the next one anchors)
                 candidates.update(dict.fromkeys(hits))
                 break
+    if len(query_words) == 1 and len(candidates) < limit:  # the word across two of the name's words:
+        for cut in range(1, len(phrase)):  # "kam" in "Tanaka-MBP" (" tanaka mbp "): "ka m"
+            candidates.update(dict.fromkeys(_containing(index, f"{phrase[:cut]} {phrase[cut:]}", limit, keep)))
     found = _scored(index, candidates, query_words, budgets, phrase)
     if len(found) < limit and any(budgets):  # typos: names sharing a 3-gram with a word
         fresh: dict[int, None] = {}

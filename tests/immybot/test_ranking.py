@@ -120,3 +120,18 @@ def test_a_one_word_query_that_fills_the_limit_early_ranks_as_if_every_probe_ran
         for limit in (1, 10, 33, 40, 63, 70):
             assert ranked_search(index, query, limit, shown) == everything[:limit]
             assert ranked_search(index, query, limit) == ranked_search(index, query, 1000)[:limit]
+
+
+def test_a_word_typed_across_two_words_of_a_name_still_finds_it() -> None:
+    """Punctuation and spacing do not matter: "kam" is in "Tanaka-MBP" ("tanakambp"), after the names
+    that hold it as typed; with a scope that leaves only such a name, it is still offered."""
+    from bot.immybot.ranking import ranked_search
+    from bot.immybot.search_index import SearchIndex
+
+    names = ["ATANAKA-MBP", "Fabrikam Laptop", "Contoso PC"]
+    index = SearchIndex(names)
+    shown = [names[i] for i in index.order]
+    assert [shown[p] for p in ranked_search(index, "kam", 10, shown)] == ["Fabrikam Laptop", "ATANAKA-MBP"]
+    in_scope = {p for p, name in enumerate(shown) if name != "Fabrikam Laptop"}
+    assert [shown[p] for p in ranked_search(index, "kam-", 10, shown, in_scope.__contains__)] == ["ATANAKA-MBP"]
+    assert ranked_search(index, "kaml", 10, shown) == []  # nothing holds these letters in a row
