@@ -16,12 +16,16 @@ Fairness: the bot and the floor each run in their own child process; this proces
 the load generator, so their CPU is no one's and equal for both. The load runs in ROUNDS interleaved
 rounds (bot first, then floor first, ...) so drift on a shared machine hits both. An answer is wrong when
 it has more than 100 options, or when some name contains the query and the answer is empty or its
-first option does not contain it. Resident memory is the bot process's own VmRSS.
+first option does not contain it. Resident memory is the bot process's own VmRSS; `cpu_ms_per_request`
+is each process's own CPU time (/proc/<pid>/stat) over its rounds, per request.
 
     python bench/typeahead.py            # full size
     python bench/typeahead.py --small    # 10x smaller, for the smoke test
-    python bench/typeahead.py --small --policy   # + the computer typeahead again, from a bot with a
-                                                 #   20-scope POLICY_FILE (the technician in 3 scopes)
+    python bench/typeahead.py --small --policy   # + the computer typeahead (new fragments) from the bot
+                                                 #   and from a bot with a 20-scope POLICY_FILE (the
+                                                 #   technician in 3 scopes), both against the floor
+    BENCH_PYSPY=$(which py-spy) python bench/typeahead.py   # each child under `py-spy record`: raw stacks
+                                                 #   in $BENCH_PYSPY_DIR (default /tmp), pyspy-bot.txt, pyspy-floor.txt
 """
 
 from __future__ import annotations
@@ -53,7 +57,7 @@ from immybot_slack_sandbox.slack import FakeSlack
 from immybot_slack_sandbox.slack_seed import seed_workspace
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from typeahead_apps import SECRET, child, floor_command
+from typeahead_apps import SECRET, child, cpu_seconds, floor_command
 
 ROUNDS = 5
 SCRIPT = str(Path(__file__).resolve())
@@ -126,6 +130,7 @@ class Tally:
     def __init__(self) -> None:
         self.latencies: list[float] = []
         self.wall = 0.0
+        self.cpu = 0.0  # CPU seconds the app's process used during its rounds
         self.bad = 0
         self.rounds: list[tuple[float, float]] = []  # (p99 s, requests/s) of each round
 
@@ -136,6 +141,7 @@ class Tally:
     def summary(self, *, throughput: bool = True) -> dict[str, Any]:
         out: dict[str, Any] = {"p50_ms": round(statistics.median(self.latencies) * 1000, 2),
                                "p99_ms": round(percentile(self.latencies, 0.99) * 1000, 2)}
+        out["cpu_ms_per_request"] = round(self.cpu * 1000 / len(self.latencies), 3)
         if throughput:
             out.update(throughput_rps=round(len(self.latencies) / self.wall, 1), bad_answers=self.bad)
         return out
@@ -148,8 +154,9 @@ class Sender:
     """Posts prepared options loads to one app. Bodies are built and signed before a round starts and
     answers are decoded and checked after it ends, so the load generator spends its CPU on I/O only."""
 
-    def __init__(self, http: aiohttp.ClientSession, url: str, payload: dict[str, Any], action_id: str) -> None:
-        self.http, self.url, self.payload, self.action_id = http, url, payload, action_id
+    def __init__(self, http: aiohttp.ClientSession, url: str, payload: dict[str, Any], action_id: str,
+                 pid: int) -> None:
+        self.http, self.url, self.payload, self.action_id, self.pid = http, url, payload, action_id, pid
 
     def prepare(self, queries: list[str]) -> list[Prepared]:
         out = []
@@ -187,9 +194,10 @@ async def run_load(sender: Sender, queries: list[str], concurrency: int, tally: 
             tally.latencies.append(seconds)
             answers.append((query, status, raw))
 
-    started, first = time.perf_counter(), len(tally.latencies)
+    started, first, cpu = time.perf_counter(), len(tally.latencies), cpu_seconds(sender.pid)
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     tally.wall += time.perf_counter() - started
+    tally.cpu += cpu_seconds(sender.pid) - cpu
     tally.close_round(first, time.perf_counter() - started)
     if check is not None:
         tally.bad += sum(not check(query, decode_options(status, raw)) for query, status, raw in answers)
@@ -203,8 +211,8 @@ async def interleaved(chunks: list[Any], ours: Callable[[Any], Awaitable[None]],
             await run(chunk)
 
 
-async def views_open_load(http: aiohttp.ClientSession, url: str, fake: FakeSlack, user: str, total: int,
-                          concurrency: int, tally: Tally) -> None:
+async def views_open_load(http: aiohttp.ClientSession, app: dict[str, Any], fake: FakeSlack, user: str,
+                          total: int, concurrency: int, tally: Tally) -> None:
     """`total` `/immy` commands, each timed from the POST until the fake Slack has its views.open."""
     prepared = []
     for _ in range(total):
@@ -218,7 +226,7 @@ async def views_open_load(http: aiohttp.ClientSession, url: str, fake: FakeSlack
 
     async def one(trigger: str, body: bytes, headers: dict[str, str]) -> None:
         started = time.perf_counter()
-        async with http.post(url, data=body, headers=headers) as response:
+        async with http.post(app["url"] + "/slack/events", data=body, headers=headers) as response:
             await response.read()
         await fake.wait_for("views.open", lambda c: c.params.get("trigger_id") == trigger, timeout=10)
         tally.latencies.append(time.perf_counter() - started)
@@ -227,9 +235,10 @@ async def views_open_load(http: aiohttp.ClientSession, url: str, fake: FakeSlack
         while prepared:
             await one(*prepared.pop())
 
-    started, first = time.perf_counter(), len(tally.latencies)
+    started, first, cpu = time.perf_counter(), len(tally.latencies), cpu_seconds(app["pid"])
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     tally.wall += time.perf_counter() - started
+    tally.cpu += cpu_seconds(app["pid"]) - cpu
     tally.close_round(first, time.perf_counter() - started)
 
 
@@ -263,6 +272,7 @@ def ratios(ours: Tally, ref: Tally, *, throughput: bool = True) -> dict[str, Any
     out = {"bot": ours.summary(throughput=throughput), "floor": ref.summary(throughput=throughput)}
     out["p50_ratio"] = round(out["bot"]["p50_ms"] / out["floor"]["p50_ms"], 2)
     out["p99_ratio"] = round(out["bot"]["p99_ms"] / out["floor"]["p99_ms"], 2)
+    out["cpu_ratio"] = round(out["bot"]["cpu_ms_per_request"] / max(out["floor"]["cpu_ms_per_request"], 1e-9), 2)
     if throughput:
         out["throughput_ratio"] = round(out["bot"]["throughput_rps"] / out["floor"]["throughput_rps"], 2)
     # The same ratios round by round (each round runs both apps back to back): their spread shows how
@@ -328,8 +338,9 @@ async def bench(small: bool, scale: int | None = None, policy: bool = False) -> 
     with tempfile.TemporaryDirectory(prefix="bench-typeahead-") as tmp:
         async with fake.serve(), immy_sandbox(Path(tmp), data=data) as sandbox:
             sandbox.immybot.faults.latency(0.4)
-            config = {"tmp": tmp, "api_url": fake.api_url, "bot_token": fake.bot_token, "env": sandbox.env,
-                      "options_file": f"{tmp}/floor-options.json", "modal_file": f"{tmp}/floor-modal.json"}
+            config = {"role": "bot", "tmp": tmp, "api_url": fake.api_url, "bot_token": fake.bot_token,
+                      "env": sandbox.env, "options_file": f"{tmp}/floor-options.json",
+                      "modal_file": f"{tmp}/floor-modal.json"}
             ca = {"REQUESTS_CA_BUNDLE": sandbox.env["REQUESTS_CA_BUNDLE"]}
             async with child([SCRIPT, "--serve", "bot"], config, ca) as bot, \
                     aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=30)) as http:
@@ -348,27 +359,28 @@ async def bench(small: bool, scale: int | None = None, policy: bool = False) -> 
                            "container": {"type": "view", "view_id": view.id},
                            "view": view.to_api(team_id=fake.team_id, app_id=fake.app_id, bot_id=fake.bot_id)}
 
-                def sender(url: str, block_id: str, action_id: str) -> Sender:
-                    return Sender(http, url, {**payload, "block_id": block_id}, action_id)
+                def sender(app: dict[str, Any], block_id: str, action_id: str) -> Sender:
+                    return Sender(http, app["url"] + "/slack/events", {**payload, "block_id": block_id}, action_id,
+                                  app["pid"])
 
-                samples = await sample_answers({a: sender(bot_url, b, a) for _, b, a, _ in fields},
+                samples = await sample_answers({a: sender(bot, b, a) for _, b, a, _ in fields},
                                                {a: queries[kind][:20] for kind, _, a, _ in fields})
                 write_json(config["options_file"], samples)
                 result["options_per_answer"] = {kind: len(samples[a]) for kind, _, a, _ in fields}
-                async with child(floor_command(), config) as floor:
+                async with child(floor_command(), {**config, "role": "floor"}) as floor:
                     result["rss_mb_floor"] = rss_mb(floor["pid"])["VmRSS"]
                     floor_url = floor["url"] + "/slack/events"
                     for url in (bot_url, floor_url):
                         async with http.post(url, data=b"", headers=signed(b"")) as response:
                             await response.read()  # open a connection
                     for kind, block_id, action_id, names in fields:
-                        senders = [sender(url, block_id, action_id) for url in (bot_url, floor_url)]
+                        senders = [sender(app, block_id, action_id) for app in (bot, floor)]
                         result[kind] = await typeahead(senders, queries[kind], answer_check(names))
                     ours, ref = Tally(), Tally()
                     per_round = [n_commands // ROUNDS or 1] * ROUNDS
                     await interleaved(per_round,
-                                      lambda n: views_open_load(http, bot_url, fake, ws.requester, n, 20, ours),
-                                      lambda n: views_open_load(http, floor_url, fake, ws.requester, n, 20, ref))
+                                      lambda n: views_open_load(http, bot, fake, ws.requester, n, 20, ours),
+                                      lambda n: views_open_load(http, floor, fake, ws.requester, n, 20, ref))
                     result["views_open"] = ratios(ours, ref, throughput=False)
                     if policy:  # the same computer queries, from a bot whose POLICY_FILE scopes the technician
                         path, scope = scoped_policy(tmp, data.tenants, ws.requester)
@@ -377,20 +389,22 @@ async def bench(small: bool, scale: int | None = None, policy: bool = False) -> 
                         fake.add_group("S0MSPADMINS", "msp-admins", [])
                         names = [c["computerName"] for c in data.computers
                                  if scope.contains(c["tenantId"], c["tenantName"])]
-                        scoped_config = {**config, "policy_file": path, "db": "bench-policy.db"}
+                        scoped_config = {**config, "policy_file": path, "db": "bench-policy.db", "role": "bot-policy"}
                         async with child([SCRIPT, "--serve", "bot"], scoped_config, ca) as scoped:
                             url = scoped["url"] + "/slack/events"
                             async with http.post(url, data=b"", headers=signed(b"")) as response:
                                 await response.read()
-                            warm = sender(url, ids.COMPUTERS_BLOCK, ids.COMPUTERS_ACTION)
+                            warm = sender(scoped, ids.COMPUTERS_BLOCK, ids.COMPUTERS_ACTION)
                             for query in queries["computers"][:20]:  # as sample_answers warmed the first bot
                                 await warm.options(query)
                             result["computers_with_policy"] = {
                                 "scopes": 20, "computers_in_scope": len(names),
                                 **await policy_typeahead(
-                                    [sender(u, ids.COMPUTERS_BLOCK, ids.COMPUTERS_ACTION)
-                                     for u in (bot_url, url, floor_url)],
-                                    queries["computers"], answer_check(computer_names), answer_check(names))}
+                                    [sender(app, ids.COMPUTERS_BLOCK, ids.COMPUTERS_ACTION)
+                                     for app in (bot, scoped, floor)],
+                                    # fresh fragments: neither bot has answered (and cached) them yet
+                                    fragments(computer_names, n_queries, random.Random(43)),
+                                    answer_check(computer_names), answer_check(names))}
                 memory = rss_mb(bot["pid"])
                 result["rss_mb_bot_end"], result["rss_mb_bot_peak"] = memory["VmRSS"], memory["VmHWM"]
     goals = {
@@ -434,7 +448,8 @@ async def serve_bot(config: dict[str, Any]) -> None:
     started = time.perf_counter()
     async with running_bot(settings_for(config), socket=False) as bot:
         await freeze_once_loaded(bot)  # as `immybot-slack run` does once its catalog is loaded
-        print(json.dumps({"url": bot.url, "ready_s": round(time.perf_counter() - started, 2)}), flush=True)
+        print(json.dumps({"url": bot.url, "ready_s": round(time.perf_counter() - started, 2), "pid": os.getpid()}),
+              flush=True)
         await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
 
 

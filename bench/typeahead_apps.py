@@ -9,7 +9,8 @@ the bot's own answers, so both apps serialise the same number of options of the 
 the same view. It prints `{"url": ..., "ready_s": ...}` when it serves and stops at EOF on stdin.
 
 `BENCH_PYSPY=$(which py-spy) python bench/typeahead.py` runs both children under `py-spy record`
-(raw collapsed stacks in /tmp/pyspy-<script>.txt): how the web layer's costs were found.
+(raw collapsed stacks in `$BENCH_PYSPY_DIR`, default /tmp: pyspy-bot.txt and pyspy-floor.txt): how
+the web layer's costs were found. Each child reports its own pid, so memory and CPU are still its own.
 """
 
 from __future__ import annotations
@@ -62,8 +63,8 @@ async def serve_floor(config: dict[str, Any]) -> None:
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     host, port = runner.addresses[0][:2]
-    print(json.dumps({"url": f"http://{host}:{port}", "ready_s": round(time.perf_counter() - started, 2)}),
-          flush=True)
+    print(json.dumps({"url": f"http://{host}:{port}", "ready_s": round(time.perf_counter() - started, 2),
+                      "pid": os.getpid()}), flush=True)
     try:
         await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
     finally:
@@ -75,8 +76,9 @@ async def child(command: Sequence[str], config: dict[str, Any], env: dict[str, s
                 ) -> AsyncIterator[dict[str, Any]]:
     """Run `command` (a Python script) with `BENCH_CONFIG`; yield its ready line plus its pid."""
     full_env = {**os.environ, **(env or {}), "BENCH_CONFIG": json.dumps(config)}
-    prefix = [os.environ["BENCH_PYSPY"], "record", "-f", "raw", "-r", "200", "-o",
-              f"/tmp/pyspy-{Path(command[-1]).name}.txt", "--"] if os.environ.get("BENCH_PYSPY") else []
+    profile = Path(os.environ.get("BENCH_PYSPY_DIR", "/tmp")) / f"pyspy-{config.get('role', 'floor')}.txt"
+    prefix = [os.environ["BENCH_PYSPY"], "record", "-f", "raw", "-r", "200", "-o", str(profile),
+              "--"] if os.environ.get("BENCH_PYSPY") else []
     proc = await asyncio.create_subprocess_exec(*prefix, sys.executable, *command, env=full_env,
                                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     assert proc.stdin is not None and proc.stdout is not None
@@ -86,7 +88,7 @@ async def child(command: Sequence[str], config: dict[str, Any], env: dict[str, s
             line = await asyncio.wait_for(proc.stdout.readline(), START_TIMEOUT_S)
         if not line:
             raise RuntimeError(f"{command[0]} stopped before it was ready")
-        yield {**json.loads(line), "pid": proc.pid}
+        yield {"pid": proc.pid, **json.loads(line)}  # the child's own pid (under py-spy, not py-spy's)
     finally:
         proc.stdin.close()
         try:
@@ -94,6 +96,12 @@ async def child(command: Sequence[str], config: dict[str, Any], env: dict[str, s
         except TimeoutError:
             proc.kill()
             await proc.wait()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (/proc/<pid>/stat), in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def floor_command() -> list[str]:

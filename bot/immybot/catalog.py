@@ -100,6 +100,16 @@ async def _one_page(source: CatalogSource) -> AsyncIterator[list[ComputerRow]]:
 class CatalogCache:
     """Software and computers, cached and indexed for typeahead."""
 
+    version = 0  # +1 on every swap (the setter below): what was rendered from the tables is stale
+
+    @property
+    def _snapshot(self) -> _Snapshot:
+        return self._current
+
+    @_snapshot.setter
+    def _snapshot(self, snapshot: _Snapshot) -> None:
+        self._current, self.version = snapshot, self.version + 1
+
     def __init__(self, source: CatalogSource | None = None) -> None:
         self._source = source
         self._snapshot = _Snapshot()

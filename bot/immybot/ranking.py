@@ -17,8 +17,10 @@ Rules, in order of weight (`score`):
 A name with a query word it matches in none of these ways is never offered. Every word of a
 multi-word query must match, in any order ("reader acrobat" finds "Adobe Acrobat Reader DC").
 
-Cost: candidates come from the index in rank order, a bounded number per probe, and only the
-candidates are scored; typo candidates are read only when fewer than `limit` names matched.
+Cost: candidates come from the index in rank order, a bounded number per probe (a one-word query stops
+at the first probe that fills the limit), and only the candidates are scored; a one-word query's
+letters across two of a name's words, then typo candidates, are read only when fewer than `limit`
+names were found.
 """
 
 from __future__ import annotations
@@ -119,14 +121,24 @@ def ranked_search(
     budgets = [typo_budget(w) for w in query_words]
     phrase = " ".join(query_words)
     candidates: dict[int, None] = {}  # insertion-ordered, each position once
+    # One word typed as it is (no punctuation): each name a probe finds ranks above every name only a
+    # later probe finds (whole word, then word start, then inside; all hold what was typed), and each
+    # probe's names come in rank order: once one probe fills `limit`, the later ones change nothing.
+    tiered = len(query_words) == 1 and "".join(query.lower().split()) == phrase
     for probe in (f" {phrase} ", f" {phrase}", phrase):  # the phrase: whole, at a word start, anywhere
-        candidates.update(dict.fromkeys(_containing(index, probe, limit, keep)))
+        hits = _containing(index, probe, limit, keep)
+        candidates.update(dict.fromkeys(hits))
+        if tiered and len(hits) >= limit:
+            break
     if len(query_words) > 1 and len(candidates) < limit:  # the words apart, in any order: the names
         for word in sorted(query_words, key=lambda w: index.count_at_most(f" {w}")):  # of the rarest word found
             hits = _containing(index, f" {word}", ANCHOR_MAX, keep) or _containing(index, word, ANCHOR_MAX, keep)
             if hits:  # (a word with a typo finds nothing: the next one anchors)
                 candidates.update(dict.fromkeys(hits))
                 break
+    if len(query_words) == 1 and len(candidates) < limit:  # the word across two of the name's words:
+        for cut in range(1, len(phrase)):  # "kam" in "Tanaka-MBP" (" tanaka mbp "): "ka m"
+            candidates.update(dict.fromkeys(_containing(index, f"{phrase[:cut]} {phrase[cut:]}", limit, keep)))
     found = _scored(index, candidates, query_words, budgets, phrase)
     if len(found) < limit and any(budgets):  # typos: names sharing a 3-gram with a word
         fresh: dict[int, None] = {}

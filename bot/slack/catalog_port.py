@@ -48,6 +48,12 @@ class ComputerHit(Protocol):
 
 
 class CatalogPort(Protocol):
+    @property
+    def version(self) -> int:
+        """Changes whenever the searched tables change (a load, a refresh): answers rendered from
+        the searches may be reused while it stays the same."""
+        ...
+
     def search_software(self, query: str, limit: int = 100) -> Sequence[SoftwareHit]: ...
 
     def search_computers(self, query: str, limit: int = 100, scope: Tenants | None = None) -> Sequence[ComputerHit]:

@@ -115,6 +115,24 @@ class _RepeatedDeliveries(AsyncMiddleware):
         return await next()
 
 
+OptionsAnswer = Callable[[dict[str, Any]], Awaitable[bytes]]
+_direct_options: weakref.WeakKeyDictionary[AsyncApp, dict[str, OptionsAnswer]] = weakref.WeakKeyDictionary()
+
+
+def answer_options_directly(app: AsyncApp, action_id: str, answer: OptionsAnswer) -> None:
+    """Let the HTTP door answer the options loads of `action_id` itself with `answer(payload)` (the
+    encoded `{"options": [...]}`), without Bolt's dispatch: a typeahead sends one per keystroke.
+
+    Only for read-only loads that need nothing from the middleware: options loads are never deduped,
+    the door checks their signature and shape, and `answer` runs the listener's own gates."""
+    _direct_options.setdefault(app, {})[action_id] = answer
+
+
+def direct_options(app: AsyncApp) -> dict[str, OptionsAnswer]:
+    """The app's directly answered options loads by action id (a live view: later ones show up)."""
+    return _direct_options.setdefault(app, {})
+
+
 def install_dedup(app: AsyncApp, claim: Claim, on_duplicate: Callable[[str], None] | None = None) -> None:
     app.middleware(_RepeatedDeliveries(app, claim, on_duplicate))
 

@@ -101,3 +101,37 @@ def test_computers_by_name_in_any_form_then_by_tenant(catalog: CatalogCache) -> 
     assert [c.name for c in catalog.search_computers("7h2k9qx")] == ["DESKTOP-7H2K9QX"]
     fabrikam = [c.name for c in catalog.search_computers("fabrikam")]
     assert fabrikam == ["WS-001", "DESKTOP-7H2K9QX"]  # no name matches: the tenant's computers, shown with it
+
+
+def test_a_one_word_query_that_fills_the_limit_early_ranks_as_if_every_probe_ran() -> None:
+    """Whole words, then word starts, then inner matches: with 30 names of each, a limit of 10 or 40
+    stops after the first or second probe and must give the first names of the full ranking."""
+    from bot.immybot.ranking import ranked_search
+    from bot.immybot.search_index import SearchIndex
+
+    names = [f"Chr {n:02d}" for n in range(30)] + [f"Chrome {n:02d}" for n in range(30)]
+    names += [f"Xchr {n:02d}" for n in range(30)] + ["chr", "Chr!", "CHR"]
+    index = SearchIndex(names)
+    shown = [names[i] for i in index.order]
+    for query in ("chr", "CHR", "Chr"):
+        everything = ranked_search(index, query, 1000, shown)
+        assert len(everything) == len(names)
+        assert {shown[p] for p in everything[:2]} == {"chr", "CHR"}  # the name as typed, exactly
+        for limit in (1, 10, 33, 40, 63, 70):
+            assert ranked_search(index, query, limit, shown) == everything[:limit]
+            assert ranked_search(index, query, limit) == ranked_search(index, query, 1000)[:limit]
+
+
+def test_a_word_typed_across_two_words_of_a_name_still_finds_it() -> None:
+    """Punctuation and spacing do not matter: "kam" is in "Tanaka-MBP" ("tanakambp"), after the names
+    that hold it as typed; with a scope that leaves only such a name, it is still offered."""
+    from bot.immybot.ranking import ranked_search
+    from bot.immybot.search_index import SearchIndex
+
+    names = ["ATANAKA-MBP", "Fabrikam Laptop", "Contoso PC"]
+    index = SearchIndex(names)
+    shown = [names[i] for i in index.order]
+    assert [shown[p] for p in ranked_search(index, "kam", 10, shown)] == ["Fabrikam Laptop", "ATANAKA-MBP"]
+    in_scope = {p for p, name in enumerate(shown) if name != "Fabrikam Laptop"}
+    assert [shown[p] for p in ranked_search(index, "kam-", 10, shown, in_scope.__contains__)] == ["ATANAKA-MBP"]
+    assert ranked_search(index, "kmb", 10, shown) == []  # nothing holds these letters in a row

@@ -10,18 +10,19 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack import cards
+from bot.slack.middleware import answer_options_directly
 from bot.slack.observe import observe_refusal
 from bot.slack.requests import ids
 from bot.slack.requests.deps import RequestsDeps
 from bot.slack.requests.form import FormError, parse_request_form
 from bot.slack.requests.submission import build_draft
-from bot.slack.requests.views import computer_options, request_modal, software_options
+from bot.slack.requests.typeahead import Typeahead
+from bot.slack.requests.views import request_modal, software_options
 from bot.slack.text import search_query
 from bot.workflow.errors import InvalidSubmission, NotAllowed
 
 log = logging.getLogger(__name__)
 
-OPTIONS_LIMIT = 100
 TRIGGER_USED = "exchanged_trigger_id"
 
 
@@ -59,29 +60,20 @@ def _policy_errors(error: InvalidSubmission | NotAllowed, filled: list[str]) -> 
 
 
 def register(app: AsyncApp, deps: RequestsDeps) -> None:
-    async def typed(body: dict[str, Any]) -> str:
-        """What was typed, capped; empty (no options at all) for someone not allowed to request."""
-        query = search_query(str(body.get("value") or ""))
-        user = str((body.get("user") or {}).get("id") or "")
-        if not query or not user or not await deps.policy.may_request(user):
-            return ""
-        return query
+    typeahead = Typeahead(deps)
+    # Over HTTP the door answers these two straight from `typeahead` (same gates, same searches);
+    # the listeners below serve Socket Mode.
+    answer_options_directly(app, ids.SOFTWARE_ACTION, typeahead.software_json)
+    answer_options_directly(app, ids.COMPUTERS_ACTION, typeahead.computers_json)
 
     @app.options(ids.SOFTWARE_ACTION)
     async def software_suggestions(ack: AsyncAck, body: dict[str, Any]) -> None:
-        query = await typed(body)
-        items = deps.catalog.search_software(query, limit=OPTIONS_LIMIT) if query else []
-        await ack(options=software_options(items))  # the search results as they are: no model per row
+        await ack(options=await typeahead.software(body))
 
     @app.options(ids.COMPUTERS_ACTION)
     async def computer_suggestions(ack: AsyncAck, body: dict[str, Any]) -> None:
-        query = await typed(body)
-        if not query:
-            rows = []
-        else:  # only the person's tenants (SPEC §6), filtered inside the ranked search before the limit
-            scope = await deps.policy.tenants(str(body["user"]["id"]))
-            rows = deps.catalog.search_computers(query, limit=OPTIONS_LIMIT, scope=None if scope.every else scope)
-        await ack(options=computer_options([(r.id, r.name, r.tenant_name, r.online) for r in rows]))
+        # only the person's tenants (SPEC §6), filtered inside the ranked search before the limit
+        await ack(options=await typeahead.computers(body))
 
     @app.view(ids.REQUEST_MODAL)
     async def request_submitted(ack: AsyncAck, body: dict[str, Any]) -> None:

@@ -28,6 +28,7 @@ from slack_sdk.models.views import View
 
 from bot.slack import blocks as kit
 from bot.slack.requests import ids
+from bot.slack.requests.answers import encode_option
 from bot.slack.schedule_text import when_text
 from bot.slack.text import mention, one_line, truncate
 from bot.workflow.model import DesiredState, OfflineBehavior, RebootPreference, Request
@@ -220,8 +221,24 @@ def software_options(items: Sequence[Any]) -> list[dict]:
     return [_software_option(item) for item in items[:MAX_OPTIONS]]
 
 
-@lru_cache(maxsize=32_768)  # the whole software catalog (22,000 items at the largest seen) stays built
+def software_option_json(items: Sequence[Any]) -> list[bytes]:
+    """`software_options`, each option already JSON (what the HTTP door sends), built once and reused."""
+    return [_software_fragment(item) for item in items[:MAX_OPTIONS]]
+
+
+# The whole software catalog (22,000 items at the largest seen) stays built. Socket Mode fills the
+# dict cache (Bolt encodes the ack), HTTP the encoded one: a process fills only one of them.
+@lru_cache(maxsize=32_768)
 def _software_option(item: Any) -> dict:
+    return _new_software_option(item)
+
+
+@lru_cache(maxsize=32_768)
+def _software_fragment(item: Any) -> bytes:
+    return encode_option(_new_software_option(item))
+
+
+def _new_software_option(item: Any) -> dict:
     if type(item) is tuple:
         value, name, catalog = item
     else:
@@ -248,10 +265,20 @@ def computer_options(rows: Sequence[ComputerRow]) -> list[dict]:
     return [_computer_option(row) for row in rows[:MAX_OPTIONS]]
 
 
+def computer_option_json(rows: Sequence[ComputerRow]) -> list[bytes]:
+    """`computer_options`, each option already JSON (what the HTTP door sends), built once and reused."""
+    return [_computer_fragment(row) for row in rows[:MAX_OPTIONS]]
+
+
 @lru_cache(maxsize=65_536)  # the options of the computers people are typing for, not the whole fleet
 def _computer_option(row: ComputerRow) -> dict:
     computer_id, name, tenant, online = row
     return _labelled(computer_option_text(name, tenant, online), str(computer_id))
+
+
+@lru_cache(maxsize=65_536)
+def _computer_fragment(row: ComputerRow) -> bytes:
+    return encode_option(_computer_option.__wrapped__(row))
 
 
 def request_card(request: Request, *, schedule: Schedule | None = None) -> tuple[str, list[dict]]:
