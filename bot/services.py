@@ -133,6 +133,7 @@ async def build_services(settings: Settings) -> AsyncIterator[Services]:
             max_wait=timedelta(hours=settings.session_max_wait_hours),
             on_session_end=lambda outcome: metrics.SESSIONS.labels(outcome).inc(),
             leases=selected.leases,
+            singletons=selected.singletons,  # the recovery tick runs on one replica at a time
             preview_ledger=PreviewLedger(store) if settings.preview_before_approval else None,
             show_preview=PreviewCards(client).show,
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot.workflow.model import Request
+from bot.workflow.model import Request, RequestState
 
 if TYPE_CHECKING:
     from bot.workflow.follow_previews import Followed
@@ -15,10 +15,13 @@ class LeasedFollowing:
     """Mixed into `Follower`: what a lease claimed or lost means for the sessions it follows."""
 
     _followed: dict[int, Followed]
+    _previewed: dict[int, Followed]
     _generations: dict[tuple[int, int], int]
 
     def _follow(self, request: Request, *, spread: bool = False, only: set[int] | None = None) -> None: ...
+    def _follow_preview(self, request: Request, *, only: set[int] | None = None) -> None: ...
     def _schedule(self, key: tuple[int, int], delay: float) -> None: ...
+    def stop_preview(self, request_id: int) -> None: ...
 
     def adopt(self, request: Request, session_ids: set[int]) -> None:
         """Follow these sessions of `request`, claimed under a lease (shared mode); take in a cancel asked for
@@ -33,14 +36,32 @@ class LeasedFollowing:
                 followed.pending.add(session_id)
                 self._schedule((request.id, session_id), 0.0)
 
+    def adopt_preview(self, request: Request, session_ids: set[int]) -> None:
+        """Follow these preview sessions of `request` (claimed under a lease, perhaps a dead replica's); a
+        request decided on another replica meanwhile has its preview stopped here, the holder."""
+        if (followed := self._previewed.get(request.id)) is None:
+            return self._follow_preview(request, only=session_ids)
+        for session_id in session_ids - followed.pending:
+            if any(s.session_id == session_id and not s.terminal for s in followed.request.preview_sessions):
+                followed.pending.add(session_id)
+                self._schedule((request.id, session_id), 0.0)
+        if request.state is not RequestState.PENDING:
+            self.stop_preview(request.id)
+
     def drop(self, request_id: int, session_id: int) -> None:
         """Stop following a session whose lease another replica took (it now reports it)."""
-        if (followed := self._followed.get(request_id)) is None or followed.finishing:
-            return
-        followed.pending.discard(session_id)
-        self._generations.pop((request_id, session_id), None)
-        if not followed.pending:  # the replica that took the rest over finishes and reports it
-            del self._followed[request_id]
+        for following in (self._followed, self._previewed):
+            if (followed := following.get(request_id)) is None or followed.finishing:
+                continue
+            if session_id not in followed.pending:
+                continue
+            followed.pending.discard(session_id)
+            self._generations.pop((request_id, session_id), None)
+            if not followed.pending:  # the replica that took the rest over finishes and reports it
+                del following[request_id]
 
     def followed_keys(self) -> set[tuple[int, int]]:
         return {(rid, sid) for rid, f in self._followed.items() for sid in f.pending}
+
+    def previewed_keys(self) -> set[tuple[int, int]]:
+        return {(rid, sid) for rid, f in self._previewed.items() for sid in f.pending}

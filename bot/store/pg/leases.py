@@ -47,7 +47,7 @@ class PgLeases:
         taken = sum(1 for c in claims if c.taken_over_from)
         if taken and self._on_takeover is not None:
             self._on_takeover(taken)
-        return [Claimed(c.request_id, c.session_id, c.taken_over_from) for c in claims]
+        return [Claimed(c.request_id, c.session_id, c.taken_over_from, c.preview) for c in claims]
 
     async def renew(self) -> set[tuple[int, int]]:
         return await self._store.renew(self.owner, self._clock(), self._lease)
@@ -64,3 +64,15 @@ class PgLeases:
 
     async def held(self) -> int:
         return len(await self._store.leases(self.owner, self._clock()))
+
+    async def hold(self, key: str) -> bool:
+        return await self._store.hold(key, self.owner, self._clock(), self._lease)
+
+    async def keep(self, key: str) -> bool:
+        return await self._store.keep(key, self.owner, self._clock(), self._lease)
+
+    async def let_go(self, key: str) -> None:
+        await self._store.let_go(key, self.owner)
+
+    async def lapsed(self, prefix: str) -> list[str]:
+        return await self._store.lapsed(prefix, self._clock())
