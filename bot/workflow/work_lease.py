@@ -7,7 +7,9 @@
         await lease.check()             # right before an effect that must happen once (the run POST)
 
 The holder's name and expiry live in the database; the holder renews it while it works and lets it go
-when done. A replica that dies mid-work stops renewing: once the lease has run out, the recovery tick
+when done (or hands it back on shutdown); work that failed keeps its lease, which runs out, so the
+recovery tick tries it again (a summary Slack would not take for a while). A replica that dies mid-work
+stops renewing: once the lease has run out, the recovery tick
 (`follow_recovery.py`) on another replica takes it (`lapsed`) and resumes the work where the database
 says it stopped. Should the holder lose its lease (stalled longer than a lease, or the database out of
 reach that long), its work is cancelled and ends with `LeaseLost`: the new holder carries on.
@@ -76,6 +78,7 @@ async def leased(leases: SessionLeases, key: str) -> AsyncIterator[Lease | None]
     lease = Lease(leases, key)
     keeper = asyncio.create_task(_renew(lease, leases, asyncio.current_task()), name=f"renew-{key}") \
         if leases.shared else None
+    failed = False
     try:
         yield lease
     except asyncio.CancelledError:
@@ -83,11 +86,14 @@ async def leased(leases: SessionLeases, key: str) -> AsyncIterator[Lease | None]
         if lease.lost and task is not None and task.uncancel() == 0:  # cancelled by `_renew`, not by shutdown
             raise LeaseLost(f"another replica took {key} over") from None
         raise
+    except Exception:
+        failed = True  # kept: it runs out, and the recovery tick tries the work again later
+        raise
     finally:
         if keeper is not None:
             keeper.cancel()
             await asyncio.gather(keeper, return_exceptions=True)
-        if not lease.lost:
+        if not lease.lost and not (failed and leases.shared):
             try:
                 await asyncio.shield(leases.let_go(key))
             except Exception:
