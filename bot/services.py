@@ -103,7 +103,8 @@ async def build_services(settings: Settings) -> AsyncIterator[Services]:
     from bot.slack.reports.reporter import make_reporter
 
     async with contextlib.AsyncExitStack() as stack:
-        selected = await open_store(settings, on_takeover=metrics.LEASE_TAKEOVERS.inc)
+        selected = await open_store(settings, on_takeover=metrics.LEASE_TAKEOVERS.inc,
+                                    on_recovered=lambda work: metrics.RECOVERIES.labels(work).inc())
         store = selected.store
         stack.push_async_callback(store.close)
         client = make_client(settings)

@@ -18,7 +18,7 @@ from bot.workflow.model import RequestState
 from bot.workflow.preview import PreviewState
 from immybot_slack_sandbox.immy_faults import Fault
 from tests.replicas.conftest import LEASE_SECONDS, Replica, Replicas, replicas, wait_for
-from tests.replicas.test_two_replicas import held_by, wait_for_state
+from tests.replicas.test_two_replicas import _get, held_by, wait_for_state
 from tests.slack_e2e.conftest import APPROVE, DIRECT_APPROVER
 from tests.slack_e2e.flows import computer_ids, request_via_modal
 
@@ -74,7 +74,7 @@ async def test_a_replica_restarted_while_the_other_posts_the_summary_posts_none(
         poster = _index_of(world, await _lease_owner(world, "lease:summary:"))
         await wait_for_state(world, request_id, RequestState.FINISHED)
         await world.restart(1 - poster)
-        await asyncio.sleep(LEASE_SECONDS)  # the restarted replica's recovery ticks meanwhile (at once, then each lease)
+        await asyncio.sleep(LEASE_SECONDS)  # the restarted replica's recovery ticks meanwhile (first at once)
         request = await world.service.get(request_id)
         assert request.reported and not world.summaries(request)  # still posting: the race was on
         world.fake.clear_faults()
@@ -141,6 +141,8 @@ async def test_a_replica_killed_before_its_post_went_through_is_resumed_with_one
         assert len(done.sessions) == 2 and len(world.summaries(done)) == 1
         events = [r["event"] for r in await world.service.audit_rows(request_id=request_id)]
         assert events.count("sessions.started") == 1
+        survivor = world.replicas[1 - starter]
+        assert 'immybot_slack_recoveries_total{work="start"} 1.0' in (await _get(survivor.url, "/metrics")).text
 
 
 async def _pinned_preview(world: Replicas, count: int) -> tuple[int, set[int], Replica, int]:

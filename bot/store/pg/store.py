@@ -200,13 +200,21 @@ class PgStore:
 
     async def hold(self, key: str, owner: str, now: datetime, lease: timedelta) -> bool:
         """Take `key` for `owner` until `now + lease` unless another owner's lease on it is live."""
+        return (await self.take(key, owner, now, lease))[0]
+
+    async def take(self, key: str, owner: str, now: datetime, lease: timedelta) -> tuple[bool, str | None]:
+        """`hold`, and the owner whose lease ran out when this took it over (None: it was free or ours)."""
         rows = await self._fetch(
+            "WITH before AS (SELECT result FROM dedup WHERE key = %(key)s) "
             "INSERT INTO dedup (key, result, expires_at) VALUES (%(key)s, %(owner)s, %(until)s) "
             "ON CONFLICT (key) DO UPDATE SET result = excluded.result, expires_at = excluded.expires_at "
-            "WHERE dedup.expires_at <= %(now)s OR dedup.result = %(owner)s RETURNING key",
+            "WHERE dedup.expires_at <= %(now)s OR dedup.result = %(owner)s RETURNING (SELECT result FROM before)",
             {"key": key, "owner": owner, "until": format_at(now + lease), "now": format_at(now)},
         )
-        return len(rows) == 1
+        if not rows:
+            return False, None
+        previous = rows[0][0]
+        return True, (str(previous) if previous not in (None, owner) else None)
 
     async def keep(self, key: str, owner: str, now: datetime, lease: timedelta) -> bool:
         """Extend `owner`'s lease on `key`; False when another owner took it (or it was let go)."""
