@@ -1,9 +1,11 @@
-"""Recovery across replicas (SPEC §9), with two real bot processes on one PostgreSQL database: a replica
-restarted while the other posts a summary or starts a run does not do it a second time; a replica SIGKILLed
-mid-start (before its POST went through, or with the POST in flight) is resumed by the other within two
-leases, with one run; a replica SIGKILLed while it follows a preview leaves the preview to the other, which
-finishes it once; an approval on the replica that does not follow the preview still cancels the preview's
-sessions before the real run's POST."""
+"""Recovery across replicas (SPEC §9), with two real bot processes on one PostgreSQL database:
+- a replica restarted while the other posts a summary or starts a run does not do it a second time;
+- a replica SIGKILLed mid-summary has it posted once by the other;
+- a replica SIGKILLed mid-start (before its POST went through, or with the POST in flight) is resumed by the
+  other within two leases, with one run;
+- a replica SIGKILLed while it follows a preview leaves the preview to the other, which finishes it once;
+- an approval on the replica that does not follow the preview still cancels the preview's sessions before
+  the real run's POST."""
 
 from __future__ import annotations
 
@@ -83,6 +85,30 @@ async def test_a_replica_restarted_while_the_other_posts_the_summary_posts_none(
 
         assert len(world.summaries(done)) == 1
         assert len(_run_posts(world)) == 1
+
+
+async def test_a_replica_killed_mid_summary_leaves_it_to_the_other_which_posts_it_once(
+    tmp_path: Path, pg_url: str
+) -> None:
+    async with replicas(tmp_path, pg_url) as world:
+        _script(world, 2, running_polls=3)
+        request_id = await _submit_and_approve(world, 2, on=1)
+        running = await wait_for_state(world, request_id, RequestState.RUNNING)
+        await wait_for(lambda: world.thread(running)[1:], what="the status message")
+        world.fake.fail("chat.postMessage", "internal_error")  # the summary is claimed, Slack refuses it for now
+        poster = _index_of(world, await _lease_owner(world, "lease:summary:"))
+        for _ in range(400):
+            if (await world.service.get(request_id)).reported:
+                break
+            await asyncio.sleep(0.05)
+        world.replicas[poster].kill()  # mid-summary: claimed, nothing posted, nobody restarts it
+        world.fake.clear_faults()
+        done = await world.finished(request_id, timeout=8 * LEASE_SECONDS)
+        await asyncio.sleep(2 * LEASE_SECONDS)  # a second one, were there one, would land meanwhile
+
+        assert len(world.summaries(done)) == 1
+        survivor = world.replicas[1 - poster]
+        assert 'immybot_slack_recoveries_total{work="summary"} 1.0' in (await _get(survivor.url, "/metrics")).text
 
 
 async def test_a_replica_restarted_while_the_other_starts_the_run_posts_no_second_run(
