@@ -57,7 +57,7 @@ class SessionLeases(Protocol):
         ...
 
     async def hold(self, key: str) -> bool:
-        """Take the lease on one piece of work (`key`) unless another replica's lease on it is live."""
+        """Take the lease on one piece of work (`key`) unless a live lease on it exists (this replica's too)."""
         ...
 
     async def keep(self, key: str) -> bool:

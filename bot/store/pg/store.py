@@ -199,7 +199,8 @@ class PgStore:
     # leaves `lease:` rows alone (`PgTx.prune_dedup`), so a dead holder's lease stays to be found.
 
     async def hold(self, key: str, owner: str, now: datetime, lease: timedelta) -> bool:
-        """Take `key` for `owner` until `now + lease` unless another owner's lease on it is live."""
+        """Take `key` for `owner` until `now + lease` unless a live lease on it exists — `owner`'s own too, so
+        two tasks of one replica never do the same work either."""
         return (await self.take(key, owner, now, lease))[0]
 
     async def take(self, key: str, owner: str, now: datetime, lease: timedelta) -> tuple[bool, str | None]:
@@ -208,7 +209,7 @@ class PgStore:
             "WITH before AS (SELECT result FROM dedup WHERE key = %(key)s) "
             "INSERT INTO dedup (key, result, expires_at) VALUES (%(key)s, %(owner)s, %(until)s) "
             "ON CONFLICT (key) DO UPDATE SET result = excluded.result, expires_at = excluded.expires_at "
-            "WHERE dedup.expires_at <= %(now)s OR dedup.result = %(owner)s RETURNING (SELECT result FROM before)",
+            "WHERE dedup.expires_at <= %(now)s RETURNING (SELECT result FROM before)",
             {"key": key, "owner": owner, "until": format_at(now + lease), "now": format_at(now)},
         )
         if not rows:
