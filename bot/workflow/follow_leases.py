@@ -3,6 +3,7 @@ the lease keeper (`lease_keeper.py`) calls these, the follower's own loop does t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from bot.workflow.model import Request, RequestState
@@ -19,9 +20,11 @@ class LeasedFollowing:
     _generations: dict[tuple[int, int], int]
 
     def _follow(self, request: Request, *, spread: bool = False, only: set[int] | None = None) -> None: ...
-    def _follow_preview(self, request: Request, *, only: set[int] | None = None) -> None: ...
     def _schedule(self, key: tuple[int, int], delay: float) -> None: ...
-    def stop_preview(self, request_id: int) -> None: ...
+    # the follower's own (annotations only: nothing here shadows them in the MRO)
+    _follow_preview: Callable[..., None]
+    stop_preview: Callable[[int], None]
+    _complete: Callable[[Followed], None]
 
     def adopt(self, request: Request, session_ids: set[int]) -> None:
         """Follow these sessions of `request`, claimed under a lease (shared mode); take in a cancel asked for
@@ -48,8 +51,11 @@ class LeasedFollowing:
         if request.state is not RequestState.PENDING:
             self.stop_preview(request.id)
 
-    def drop(self, request_id: int, session_id: int) -> None:
-        """Stop following a session whose lease another replica took (it now reports it)."""
+    def drop(self, request_id: int, session_id: int, stored: Request | None = None) -> bool:
+        """A session whose lease is gone: taken by another replica (it now reports it: stop following), or
+        ended elsewhere (a preview session the approving replica cancelled before the real run: it counts
+        as ended here, so the preview still finishes). True when it had ended."""
+        ended = False
         for following in (self._followed, self._previewed):
             if (followed := following.get(request_id)) is None or followed.finishing:
                 continue
@@ -57,8 +63,15 @@ class LeasedFollowing:
                 continue
             followed.pending.discard(session_id)
             self._generations.pop((request_id, session_id), None)
-            if not followed.pending:  # the replica that took the rest over finishes and reports it
+            sessions = (stored.preview_sessions if followed.preview else stored.sessions) if stored else []
+            ended = any(s.session_id == session_id and s.terminal for s in sessions)
+            if ended and stored is not None:
+                followed.request = stored
+                if not followed.pending:
+                    self._complete(followed)
+            elif not followed.pending:  # the replica that took the rest over finishes and reports it
                 del following[request_id]
+        return ended
 
     def followed_keys(self) -> set[tuple[int, int]]:
         return {(rid, sid) for rid, f in self._followed.items() for sid in f.pending}

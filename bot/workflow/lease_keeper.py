@@ -30,7 +30,7 @@ class _Follows(Protocol):
 
     def adopt_preview(self, request: Request, session_ids: set[int]) -> None: ...
 
-    def drop(self, request_id: int, session_id: int) -> None: ...
+    def drop(self, request_id: int, session_id: int, stored: Request | None = None) -> bool: ...
 
     def followed_keys(self) -> set[tuple[int, int]]: ...
 
@@ -61,9 +61,9 @@ async def keep_leases(follower: _Follows, leases: SessionLeases, load: Callable[
 async def _tick(follower: _Follows, leases: SessionLeases, load: Callable[[int], Awaitable[Request]]) -> None:
     held = await leases.renew()
     for request_id, session_id in (follower.followed_keys() | follower.previewed_keys()) - held:
-        log.warning("lost the lease on session %s of request %s: another replica follows it",
-                    session_id, request_id)  # fmt: skip
-        follower.drop(request_id, session_id)
+        if not follower.drop(request_id, session_id, await load(request_id)):
+            log.warning("lost the lease on session %s of request %s: another replica follows it",
+                        session_id, request_id)  # fmt: skip
     runs: dict[int, set[int]] = {}
     previews: dict[int, set[int]] = {}
     for claim in await leases.claim_due():
