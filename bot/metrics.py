@@ -60,6 +60,13 @@ LEASE_TAKEOVERS = Counter(
     "Sessions this replica took over from another whose lease ran out (PostgreSQL replicas, SPEC §9).",
     registry=REGISTRY,
 )
+RECOVERIES = Counter(
+    f"{PREFIX}_recoveries",
+    "Work this replica resumed after another replica's lease on it ran out, by kind (start, summary, "
+    "preview-start; PostgreSQL replicas, SPEC §9).",
+    ["work"],
+    registry=REGISTRY,
+)
 EXPIRIES = Counter(f"{PREFIX}_expiries", "Requests that expired undecided (APPROVAL_TTL_HOURS).", registry=REGISTRY)
 REFUSALS = Counter(
     f"{PREFIX}_refusals",

@@ -102,7 +102,8 @@ async def build_services(settings: Settings) -> AsyncIterator[Services]:
     from bot.slack.reports.reporter import make_reporter
 
     async with contextlib.AsyncExitStack() as stack:
-        selected = await open_store(settings, on_takeover=metrics.LEASE_TAKEOVERS.inc)
+        selected = await open_store(settings, on_takeover=metrics.LEASE_TAKEOVERS.inc,
+                                    on_recovered=lambda work: metrics.RECOVERIES.labels(work).inc())
         store = selected.store
         stack.push_async_callback(store.close)
         client = make_client(settings)
@@ -135,6 +136,7 @@ async def build_services(settings: Settings) -> AsyncIterator[Services]:
             max_wait=timedelta(hours=settings.session_max_wait_hours),
             on_session_end=lambda outcome: metrics.SESSIONS.labels(outcome).inc(),
             leases=selected.leases,
+            singletons=selected.singletons,  # the recovery tick runs on one replica at a time
             preview_ledger=PreviewLedger(store) if settings.preview_before_approval else None,
             show_preview=notifier.preview_updated,
         )

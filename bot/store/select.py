@@ -26,7 +26,12 @@ class Selected:
     backend: str  # "sqlite" | "postgresql"
 
 
-async def open_store(settings: Settings, *, on_takeover: Callable[[int], None] | None = None) -> Selected:
+async def open_store(
+    settings: Settings,
+    *,
+    on_takeover: Callable[[int], None] | None = None,
+    on_recovered: Callable[[str], None] | None = None,
+) -> Selected:
     if settings.database_url is None:
         return Selected(await Store.open(settings.audit_db), LocalLeases(), LocalSingletons(), "sqlite")
     from bot.store.pg import PgStore
@@ -34,5 +39,6 @@ async def open_store(settings: Settings, *, on_takeover: Callable[[int], None] |
 
     # every replica migrates under the schema's advisory lock: replicas may start together
     store = await PgStore.open(settings.database_url.get_secret_value(), max_size=settings.database_pool_size)
-    leases = PgLeases(store, lease_seconds=settings.lease_seconds, on_takeover=on_takeover)
+    leases = PgLeases(store, lease_seconds=settings.lease_seconds, on_takeover=on_takeover,
+                      on_recovered=on_recovered)
     return Selected(store, leases, store, "postgresql")

@@ -65,11 +65,12 @@ class PreviewFollowing:
         for session_id in followed.pending:
             self._schedule((request_id, session_id), 0.0)
 
-    def _follow_preview(self, request: Request) -> None:
+    def _follow_preview(self, request: Request, *, only: set[int] | None = None) -> None:
         if request.id in self._previewed:
             return
         started = request.preview.started_at if request.preview and request.preview.started_at else self._clock()
         pending = {s.session_id for s in request.preview_sessions if not s.terminal}
+        pending &= pending if only is None else only  # shared: only the sessions claimed under a lease here
         followed = Followed(request, started + self.preview_wait, pending, preview=True,
                              stop=request.state is not RequestState.PENDING)  # fmt: skip
         self._previewed[request.id] = followed

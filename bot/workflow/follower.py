@@ -8,12 +8,9 @@ polled at an even rate, not in bursts), then every `poll_seconds` ±10%, backing
 small gap apart (up to 4× the even rate, to catch up) and each yields to the event loop first.
 Faults (429, 5xx, HTML) are retried later and never stop the loop. Only status changes are
 written (`update_session`), so a restarted bot resumes from the database (`start()`).
-With shared `leases` (PostgreSQL replicas) it follows only what it claimed: see `lease_keeper`.
-
-When every session of a request is terminal (or timed out after `max_wait`): `finish` (audits
-`request.finished`), then `claim_report`, then the summary is posted. Claim first, then post: a
-crash in the milliseconds between the claim's commit and Slack's answer loses that summary, but
-nothing can ever post it twice; posting failures are retried in-process.
+With shared `leases` (PostgreSQL replicas) it follows only what it claimed (run and preview sessions
+alike: see `lease_keeper`), and a dead replica's starts and summaries are resumed by the recovery tick
+(`follow_recovery`), not at start-up. Finishing and the summary: `follow_reports`.
 """
 
 from __future__ import annotations
@@ -29,12 +26,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.logs import request_context
-from bot.retry import RetryPolicy, retry_call
-from bot.workflow.errors import BackendRejected, BackendUnavailable, DomainError, SessionsNotDone
+from bot.workflow.errors import BackendRejected, BackendUnavailable
 from bot.workflow.follow_leases import LeasedFollowing
 from bot.workflow.follow_previews import Followed, PreviewFollowing, _nothing
+from bot.workflow.follow_recovery import recovery_loop
+from bot.workflow.follow_reports import ReportingFollowing
 from bot.workflow.lease_keeper import keep_leases
-from bot.workflow.leases import LocalLeases, SessionLeases
+from bot.workflow.leases import LocalLeases, LocalSingletons, SessionLeases, Singletons
 from bot.workflow.lifecycle import Lifecycle
 from bot.workflow.model import (
     TERMINAL_SESSION_STATUSES,
@@ -42,14 +40,11 @@ from bot.workflow.model import (
     WAITING_SESSION_STATUSES,
     Request,
     RequestState,
-    SessionInfo,
-    SessionResult,
 )
 from bot.workflow.ports import Reporter, SessionsPort
 from bot.workflow.preview_runner import PREVIEW_WAIT, PreviewRunner
 from bot.workflow.previewing import PreviewLedger
 from bot.workflow.scheduling import give_up_at, waits_until
-from bot.workflow.session_results import read_result
 from bot.workflow.starter import Starter
 
 log = logging.getLogger(__name__)
@@ -58,13 +53,12 @@ BACKOFF = 1.5
 JITTER = 0.1
 PACE_HEADROOM = 4.0  # visits may start at up to 4× the even rate (in flight / poll_seconds)
 MAX_GAP = 0.05  # ... and never wait more than this for the previous visit's slot
-REPORT_ATTEMPTS = 6
 CANCELLED = "Cancelled"
 _Key = tuple[int, int]  # (request id, session id)
 _Due = tuple[float, int, _Key, int]  # (due at, sequence, key, generation)
 
 
-class Follower(PreviewFollowing, LeasedFollowing):
+class Follower(ReportingFollowing, PreviewFollowing, LeasedFollowing):
     def __init__(
         self,
         service: Lifecycle,
@@ -83,9 +77,11 @@ class Follower(PreviewFollowing, LeasedFollowing):
         preview_ledger: PreviewLedger | None = None,
         show_preview: Callable[[Request], Awaitable[None]] | None = None,
         preview_wait: timedelta = PREVIEW_WAIT,
+        singletons: Singletons | None = None,
     ) -> None:
         self._service = service
         self.leases: SessionLeases = leases or LocalLeases()
+        self._singletons: Singletons = singletons or LocalSingletons()
         self.claim_now = asyncio.Event()  # set when this replica started sessions: claim them at once
         self._sessions = sessions
         self._reporter = reporter
@@ -98,13 +94,14 @@ class Follower(PreviewFollowing, LeasedFollowing):
         self._clock = clock
         self.previews: PreviewRunner | None = None
         if preview_ledger is not None:
-            self.previews = PreviewRunner(preview_ledger, sessions, limit=self._limit, follow=self._follow_preview,
+            self.previews = PreviewRunner(preview_ledger, sessions, limit=self._limit, follow=self._on_previewing,
                                           stop=self.stop_preview, show=show_preview or _nothing,
-                                          poll_seconds=poll_seconds)  # fmt: skip
+                                          poll_seconds=poll_seconds, leases=self.leases)  # fmt: skip
         self.preview_wait = preview_wait
         self.starter = Starter(service, sessions, reporter, on_running=self._on_running, limit=self._limit,
                                backoff_base=start_backoff_base, backoff_cap=start_backoff_cap,
-                               before_post=self.previews.settle if self.previews else None)  # fmt: skip
+                               before_post=self.previews.settle if self.previews else None,
+                               leases=self.leases)  # fmt: skip
         self._previewed: dict[int, Followed] = {}  # request id → its preview, followed by the same loop
         self._followed: dict[int, Followed] = {}
         self._delays: dict[_Key, float] = {}
@@ -123,19 +120,22 @@ class Follower(PreviewFollowing, LeasedFollowing):
         """Resume everything the database says is in flight, then run the loop in the background."""
         if self._loops:
             return
-        # summaries a dead process claimed but never posted: before this follower claims any itself
-        await self._reporter.resume_summaries(self._service, self._sessions)
         self._loops.append(asyncio.create_task(self._schedule_loop(), name="follower-scheduler"))
         for n in range(self._concurrency):
             self._loops.append(asyncio.create_task(self._worker(), name=f"follower-worker-{n}"))
-        for request in await self._service.in_states(RequestState.APPROVED, RequestState.STARTING):
-            self.starter.start_in_background(request.id)
-        if self.leases.shared:  # sessions in flight are claimed under leases, by whichever replica
+        if self.leases.shared:  # sessions under leases; starts and summaries by the recovery tick, not here
             keeper = keep_leases(self, self.leases, self._service.get)
             self._loops.append(asyncio.create_task(keeper, name="follower-leases"))
-        else:
-            for request in await self._service.in_states(RequestState.RUNNING):
-                self._follow(request, spread=True)
+            recovering = recovery_loop(self, self._service, self.leases, self._singletons)
+            self._loops.append(asyncio.create_task(recovering, name="follower-recovery"))
+            return
+        # one process (SQLite): whatever a crashed process left unfinished is this one's
+        # summaries a dead process claimed but never posted: before this follower claims any itself
+        await self._reporter.resume_summaries(self._service, self._sessions)
+        for request in await self._service.in_states(RequestState.APPROVED, RequestState.STARTING):
+            self.starter.start_in_background(request.id)
+        for request in await self._service.in_states(RequestState.RUNNING):
+            self._follow(request, spread=True)
         if self.previews is not None:  # a restart carries on following (or starting) unfinished previews
             for request in await self.previews.ledger.running():
                 self.previews.start_in_background(request.id, resume=True)
@@ -147,6 +147,16 @@ class Follower(PreviewFollowing, LeasedFollowing):
         """Start an approved request's sessions in the background (idempotent, returns at once)."""
         if request_id not in self._followed:
             self.starter.start_in_background(request_id)
+
+    def finish_in_background(self, request: Request) -> None:
+        """Finish and report a request whose sessions all ended (recovery: its lease decides who does)."""
+        if request.id not in self._followed:
+            self._spawn(self._finish(request), f"finish-{request.id}")
+
+    def resume_preview(self, request_id: int) -> None:
+        """Carry on with a preview whose start a dead replica left unfinished (recovery)."""
+        if self.previews is not None:
+            self.previews.start_in_background(request_id, resume=True)
 
     async def cancel(self, request_id: int) -> None:
         """Cancel the request's unfinished ImmyBot sessions (the lifecycle already has `cancel_requested`)."""
@@ -186,6 +196,9 @@ class Follower(PreviewFollowing, LeasedFollowing):
 
     def _on_running(self, request: Request) -> None:  # shared: its sessions are due, unowned: claim them now
         self.claim_now.set() if self.leases.shared else self._follow(request)
+
+    def _on_previewing(self, request: Request) -> None:  # likewise for a preview's sessions
+        self.claim_now.set() if self.leases.shared else self._follow_preview(request)
 
     def _follow(self, request: Request, *, spread: bool = False, only: set[int] | None = None) -> None:
         if request.id in self._followed:
@@ -319,53 +332,6 @@ class Follower(PreviewFollowing, LeasedFollowing):
             await self._reporter.progress(request)
         except Exception:
             log.exception("could not update the status message")
-
-    # ---- finishing and reporting ----------------------------------------------------------------
-
-    def _complete(self, followed: Followed) -> None:
-        if followed.finishing:
-            return
-        followed.finishing = True
-        if followed.preview:  # a preview's end writes its verdicts, never request.finished nor a summary
-            self._spawn(self._finish_preview(followed), f"preview-end-{followed.request.id}")
-            return
-        self._spawn(self._finish(followed), f"finish-{followed.request.id}")
-
-    async def _finish(self, followed: Followed) -> None:
-        request_id = followed.request.id
-        with request_context(request_id):
-            try:
-                request = await self._retrying(lambda: self._service.finish(request_id), "finish")
-            except (SessionsNotDone, DomainError) as error:
-                # shared: another replica follows the request's other sessions and finishes it
-                shared = self.leases.shared and isinstance(error, SessionsNotDone)
-                log.log(logging.INFO if shared else logging.ERROR, "could not finish the request: %s", error)
-                self._followed.pop(request_id, None)
-                return
-            self._followed.pop(request_id, None)
-            await self._report(request)
-
-    async def _report(self, request: Request) -> None:
-        with request_context(request.id):
-            if not await self._retrying(lambda: self._service.claim_report(request.id), "claim the report"):
-                return
-            names = {c.id: c.name for c in request.targets.computers}
-            results = list(await asyncio.gather(*(self._result(request, s, names) for s in request.sessions)))
-            await self._retrying(lambda: self._reporter.final(request, results), "post the summary")
-            log.info("request finished: %s", request.outcome.value if request.outcome else "?")
-
-    async def _result(self, request: Request, session: SessionInfo, names: dict[int, str]) -> SessionResult:
-        return await read_result(self._sessions, self._limit, request, session, names,
-                                 base_seconds=self.poll_seconds, cap_seconds=self.poll_cap)
-
-    async def _retrying(self, call: Callable[[], Coroutine[Any, Any, Any]], what: str) -> Any:
-        def retrying(attempt: int, error: BaseException, wait: float) -> None:
-            log.warning("could not %s; retrying in %.1fs", what, wait, exc_info=error)
-
-        policy = RetryPolicy(attempts=REPORT_ATTEMPTS, base_seconds=max(self.poll_seconds, 0.2), cap_seconds=60.0,
-                             max_retry_after=None, jitter=False)
-        return await retry_call(call, policy, on_retry=retrying,
-                                retry_if=lambda error: not isinstance(error, DomainError))
 
     def _spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> None:
         task = asyncio.create_task(coro, name=name)

@@ -28,9 +28,13 @@ class _Follows(Protocol):
 
     def adopt(self, request: Request, session_ids: set[int]) -> None: ...
 
-    def drop(self, request_id: int, session_id: int) -> None: ...
+    def adopt_preview(self, request: Request, session_ids: set[int]) -> None: ...
+
+    def drop(self, request_id: int, session_id: int, stored: Request | None = None) -> bool: ...
 
     def followed_keys(self) -> set[tuple[int, int]]: ...
+
+    def previewed_keys(self) -> set[tuple[int, int]]: ...
 
 
 async def keep_leases(follower: _Follows, leases: SessionLeases, load: Callable[[int], Awaitable[Request]]) -> None:
@@ -56,18 +60,23 @@ async def keep_leases(follower: _Follows, leases: SessionLeases, load: Callable[
 
 async def _tick(follower: _Follows, leases: SessionLeases, load: Callable[[int], Awaitable[Request]]) -> None:
     held = await leases.renew()
-    for request_id, session_id in follower.followed_keys() - held:
-        log.warning("lost the lease on session %s of request %s: another replica follows it",
-                    session_id, request_id)  # fmt: skip
-        follower.drop(request_id, session_id)
-    by_request: dict[int, set[int]] = {}
+    for request_id, session_id in (follower.followed_keys() | follower.previewed_keys()) - held:
+        if not follower.drop(request_id, session_id, await load(request_id)):
+            log.warning("lost the lease on session %s of request %s: another replica follows it",
+                        session_id, request_id)  # fmt: skip
+    runs: dict[int, set[int]] = {}
+    previews: dict[int, set[int]] = {}
     for claim in await leases.claim_due():
-        by_request.setdefault(claim.request_id, set()).add(claim.session_id)
+        (previews if claim.preview else runs).setdefault(claim.request_id, set()).add(claim.session_id)
         if claim.taken_over_from:
-            log.info("took session %s over from %s", claim.session_id, claim.taken_over_from,
-                     extra={"request_id": claim.request_id})  # fmt: skip
-    for request_id, session_ids in by_request.items():
+            log.info("took %ssession %s over from %s", "preview " if claim.preview else "", claim.session_id,
+                     claim.taken_over_from, extra={"request_id": claim.request_id})  # fmt: skip
+    for request_id, session_ids in runs.items():
         follower.adopt(await load(request_id), session_ids)
-    # a cancel asked for on another replica reaches the holder through the database
-    for request_id in {rid for rid, _ in follower.followed_keys()} - by_request.keys():
+    for request_id, session_ids in previews.items():
+        follower.adopt_preview(await load(request_id), session_ids)
+    # a cancel (or a decision, for a preview) made on another replica reaches the holder through the database
+    for request_id in {rid for rid, _ in follower.followed_keys()} - runs.keys():
         follower.adopt(await load(request_id), set())
+    for request_id in {rid for rid, _ in follower.previewed_keys()} - previews.keys():
+        follower.adopt_preview(await load(request_id), set())

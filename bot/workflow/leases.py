@@ -1,7 +1,8 @@
 """Which replica follows which session, and which runs a once-per-tick job (SPEC §9).
 
     SessionLeases   the follower's seam: claim due sessions under a lease, renew, reschedule, release,
-                    and "may I edit this request's status message"
+                    and "may I edit this request's status message"; plus leases on one piece of work
+                    by name (`hold` / `keep` / `let_go`: a run's start, a summary, a preview's start)
     Singletons      `async with singletons.singleton("expiry") as mine:` — one replica per tick
 
 On SQLite there is one replica: `LocalLeases` says so (`shared = False`) and the follower follows
@@ -25,6 +26,7 @@ class Claimed:
     request_id: int
     session_id: int
     taken_over_from: str | None = None
+    preview: bool = False  # a preview's (SPEC §8) detection-only session, not the run's
 
 
 class SessionLeases(Protocol):
@@ -52,6 +54,22 @@ class SessionLeases(Protocol):
 
     async def held(self) -> int:
         """How many live leases this replica holds (for /healthz)."""
+        ...
+
+    async def hold(self, key: str) -> bool:
+        """Take the lease on one piece of work (`key`) unless a live lease on it exists (this replica's too)."""
+        ...
+
+    async def keep(self, key: str) -> bool:
+        """Extend this replica's lease on `key`; False when another replica has taken it."""
+        ...
+
+    async def let_go(self, key: str) -> None:
+        """The work is done (or handed back): the lease is gone."""
+        ...
+
+    async def lapsed(self, prefix: str) -> list[str]:
+        """Keys starting with `prefix` whose holder's lease ran out without `let_go` (it died mid-work)."""
         ...
 
 
@@ -83,6 +101,18 @@ class LocalLeases:
 
     async def held(self) -> int:
         return 0
+
+    async def hold(self, key: str) -> bool:
+        return True  # one process: the in-process task registries keep work from running twice
+
+    async def keep(self, key: str) -> bool:
+        return True
+
+    async def let_go(self, key: str) -> None:
+        return None
+
+    async def lapsed(self, prefix: str) -> list[str]:
+        return []  # a crashed process's work is resumed at start-up instead
 
 
 class LocalSingletons:

@@ -169,6 +169,11 @@ class Reporter(Protocol):
         summaries a dead process claimed but did not finish posting."""
         ...
 
+    async def recover_summary(self, request: Request, sessions: SessionsPort) -> None:
+        """Replicas: post this one summary, claimed by a replica that died (its lease ran out) — unless it is
+        marked posted; parts already in the thread are not posted again."""
+        ...
+
 
 class Notifier(Reporter, Protocol):
     """Every step people see, told once per step by the use-case that made it happen, after its change

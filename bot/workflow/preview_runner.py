@@ -8,7 +8,11 @@
 - The follower follows the preview's sessions like any other (no second follower) and calls `finish`
   when they have all ended, or at the preview's 10-minute deadline (`finish` then keeps what is known).
 - `settle(request)` runs right before the real run's POST: the preview's unfinished sessions are
-  cancelled and waited for, so ImmyBot never answers the real run with a preview session.
+  cancelled and waited for, so ImmyBot never answers the real run with a preview session. A preview
+  another replica is starting right now is waited for (bounded) until its sessions are recorded.
+- With replicas (SPEC §9) a preview's start runs under a lease (`work_lease.py`), so a restarted replica
+  never starts a preview twice; a dead starter's preview is resumed by the recovery tick — or, once the
+  request was decided, only looked up (sessions found are cancelled) and ended.
 """
 
 from __future__ import annotations
@@ -21,10 +25,12 @@ from datetime import timedelta
 from bot.logs import request_context
 from bot.retry import RetryPolicy, retry_call
 from bot.workflow.errors import BackendRejected, BackendUnavailable, DomainError
-from bot.workflow.model import TIMED_OUT, Request, SessionInfo
+from bot.workflow.leases import LocalLeases, SessionLeases
+from bot.workflow.model import TIMED_OUT, Request, RequestState, SessionInfo
 from bot.workflow.ports import SessionsPort
 from bot.workflow.preview import ActionFacts, ComputerPreview, PreviewState, Verdict, computer_preview
 from bot.workflow.previewing import PreviewLedger
+from bot.workflow.work_lease import LeaseLost, leased, preview_key
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +59,10 @@ class PreviewRunner:
         show: Callable[[Request], Awaitable[None]],
         poll_seconds: float,
         backoff_base: float | None = None,
+        leases: SessionLeases | None = None,
     ) -> None:
         self.ledger = ledger
+        self._leases: SessionLeases = leases or LocalLeases()
         self._sessions = sessions
         self._limit = limit
         self._follow = follow
@@ -86,22 +94,35 @@ class PreviewRunner:
     async def _run(self, request_id: int, *, resume: bool) -> None:
         with request_context(request_id):
             try:
-                request = await self.ledger.get(request_id) if resume else await self.ledger.begin(request_id)
-                if request is None or request.preview is None or request.preview.group_id is None:
-                    return
-                if request.preview_sessions:  # a restart after the sessions were recorded
-                    self._follow(request)
-                    return
-                sessions = await self._start(request, look_up_first=resume)
-            except (BackendUnavailable, BackendRejected) as error:
-                log.warning("the preview could not start (%s); approving works without it", error)
-                await self._end_unavailable(request_id)
+                async with leased(self._leases, preview_key(request_id)) as lease:
+                    if lease is not None:  # else another live replica is starting it
+                        await self._run_held(request_id, resume=resume)
+            except LeaseLost as error:
+                log.warning("stopped starting the preview: %s", error)
+
+    async def _run_held(self, request_id: int, *, resume: bool) -> None:
+        try:
+            request = await self.ledger.get(request_id) if resume else await self.ledger.begin(request_id)
+            if request is None or request.preview is None or request.preview.group_id is None:
                 return
-            except DomainError as error:
-                log.info("no preview: %s", error)
+            if request.preview.state is not PreviewState.RUNNING:
                 return
-            self._follow(await self.ledger.record_started(request_id, sessions))
-            log.info("preview started: %d session(s)", len(sessions))
+            if request.preview_sessions:  # a restart after the sessions were recorded
+                self._follow(request)
+                return
+            if request.state is not RequestState.PENDING:  # decided while its starter was dead: no POST now
+                await self._end_decided(request)
+                return
+            sessions = await self._start(request, look_up_first=resume)
+        except (BackendUnavailable, BackendRejected) as error:
+            log.warning("the preview could not start (%s); approving works without it", error)
+            await self._end_unavailable(request_id)
+            return
+        except DomainError as error:
+            log.info("no preview: %s", error)
+            return
+        self._follow(await self.ledger.record_started(request_id, sessions))
+        log.info("preview started: %d session(s)", len(sessions))
 
     async def _start(self, request: Request, *, look_up_first: bool) -> list[SessionInfo]:
         assert request.preview is not None and request.preview.group_id is not None
@@ -131,6 +152,18 @@ class PreviewRunner:
 
         policy = RetryPolicy(attempts=START_ATTEMPTS, base_seconds=self.backoff_base, cap_seconds=30.0)
         return await retry_call(once, policy, retry_if=_unavailable, on_retry=retrying)
+
+    async def _end_decided(self, request: Request) -> None:
+        """A preview whose starter died before recording its sessions, on a request decided since: whatever
+        its POST started is cancelled (never left running next to the real run), and the preview ends."""
+        assert request.preview is not None and request.preview.group_id is not None
+        found: list[SessionInfo] = []
+        for computer_id in request.targets.computer_ids:
+            async with self._limit:
+                found += await self._sessions.find(computer_id, request.preview.group_id)
+        for session in found:
+            await self._cancel_quietly(session.session_id)
+        await self._end_unavailable(request.id)
 
     async def _end_unavailable(self, request_id: int) -> None:
         try:
@@ -200,6 +233,11 @@ class PreviewRunner:
         if (task := self._tasks.get(request_id)) is not None:
             await asyncio.gather(asyncio.shield(task), return_exceptions=True)
         request = await self.ledger.get(request_id)
+        for poll in range(SETTLE_POLLS if self._leases.shared else 0):  # another replica is starting it now
+            if request.preview is None or request.preview.state is not PreviewState.RUNNING or request.preview_sessions:
+                break
+            await asyncio.sleep(min(self.poll_seconds * 1.5**poll, 10.0))
+            request = await self.ledger.get(request_id)
         pending = [s for s in request.preview_sessions if not s.terminal]
         if pending:
             self._stop(request_id)

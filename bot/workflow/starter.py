@@ -13,6 +13,11 @@ While ImmyBot is down the request stays `starting`, the thread is told once per 
 claim, so a restart does not say it again), and the start is retried with backoff (base, doubling,
 capped) until it works or the request is cancelled.
 
+With replicas (SPEC §9) a start runs under a lease on the request (`work_lease.py`): one replica starts
+it, renewing while it works and renewing once more right before the POST; a replica that finds it held
+by a live one leaves it alone, and a dead holder's start is resumed (looked up first, as in 2.) by the
+replica whose recovery tick finds its lease run out.
+
 An approver may cancel while the start is in flight. The state is checked right before the POST, so a
 cancelled request is never posted again; and when the POST (or a lookup) turns up sessions for a request
 that is cancelled by then, they are cancelled in ImmyBot, audited (`sessions.started`, outcome
@@ -28,9 +33,11 @@ from collections.abc import Awaitable, Callable
 from bot.logs import request_context
 from bot.retry import RetryPolicy, retry_call
 from bot.workflow.errors import BackendRejected, BackendUnavailable, DomainError, IllegalTransition
+from bot.workflow.leases import LocalLeases, SessionLeases
 from bot.workflow.lifecycle import Lifecycle
 from bot.workflow.model import Effect, Request, RequestState, SessionInfo
 from bot.workflow.ports import Reporter, SessionsPort
+from bot.workflow.work_lease import Lease, LeaseLost, leased, start_key
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +65,7 @@ class Starter:
         backoff_base: float = 3.0,
         backoff_cap: float = 60.0,
         before_post: Callable[[int], Awaitable[set[int]]] | None = None,
+        leases: SessionLeases | None = None,
     ) -> None:
         self._service = service
         self._sessions = sessions
@@ -70,6 +78,7 @@ class Starter:
         self._tasks: dict[int, asyncio.Task[None]] = {}
         # the preview's settle step: its sessions are cancelled first, their ids are never the run's
         self._before_post = before_post
+        self._leases: SessionLeases = leases or LocalLeases()
 
     @property
     def busy(self) -> frozenset[int]:
@@ -92,39 +101,57 @@ class Starter:
 
     async def _run(self, request_id: int) -> None:
         with request_context(request_id):
-            maybe_sent = {"yes": False}  # could an earlier attempt of THIS process have started sessions?
-            told_unavailable = False
-
-            async def once() -> None:
-                try:
-                    await self._start_once(request_id, maybe_sent)
-                except BackendUnavailable:
-                    maybe_sent["yes"] = True
-                    raise
-
-            async def retrying(attempt: int, error: BaseException, wait: float) -> None:
-                nonlocal told_unavailable
-                if not isinstance(error, BackendUnavailable):
-                    log.error("starting failed unexpectedly; retrying in %.1fs", wait, exc_info=error)
-                    return
-                log.warning("ImmyBot unavailable while starting; retrying in %.1fs: %s", wait, error)
-                if not told_unavailable:
-                    told_unavailable = True
-                    if await self._service.claim(Effect.UNAVAILABLE_TOLD.key(request_id), ONCE_TTL):
-                        await self._tell_unavailable(request_id)
-
-            policy = RetryPolicy(attempts=None, base_seconds=self.backoff_base, cap_seconds=self.backoff_cap,
-                                 max_retry_after=None)
             try:
-                await retry_call(once, policy, on_retry=retrying,
-                                 retry_if=_worth_retrying)
-            except BackendRejected as error:
-                log.error("ImmyBot refused to start the sessions: %s", error)
-                await self._give_up(request_id)
+                request = await self._service.get(request_id)
+                async with leased(self._leases, start_key(request)) as lease:
+                    if lease is None:  # another live replica is starting it
+                        return
+                    if request.state in (RequestState.APPROVED, RequestState.STARTING):
+                        await self._run_held(request_id, lease)
+                    elif request.state is RequestState.RUNNING:
+                        self._on_running(request)
+                    elif request.state is RequestState.CANCELLED and request.session_group_id:
+                        # cancelled while a replica that died was starting it: its POST may have gone out
+                        await self._cancel_strays(request, await self._look_up_all(request))
+            except LeaseLost as error:
+                log.warning("stopped starting: %s", error)
             except DomainError as error:
                 log.info("not starting: %s", error)
 
-    async def _start_once(self, request_id: int, maybe_sent: dict[str, bool]) -> None:
+    async def _run_held(self, request_id: int, lease: Lease) -> None:
+        maybe_sent = {"yes": False}  # could an earlier attempt of THIS process have started sessions?
+        told_unavailable = False
+
+        async def once() -> None:
+            try:
+                await self._start_once(request_id, maybe_sent, lease)
+            except BackendUnavailable:
+                maybe_sent["yes"] = True
+                raise
+
+        async def retrying(attempt: int, error: BaseException, wait: float) -> None:
+            nonlocal told_unavailable
+            if not isinstance(error, BackendUnavailable):
+                log.error("starting failed unexpectedly; retrying in %.1fs", wait, exc_info=error)
+                return
+            log.warning("ImmyBot unavailable while starting; retrying in %.1fs: %s", wait, error)
+            if not told_unavailable:
+                told_unavailable = True
+                if await self._service.claim(Effect.UNAVAILABLE_TOLD.key(request_id), ONCE_TTL):
+                    await self._tell_unavailable(request_id)
+
+        policy = RetryPolicy(attempts=None, base_seconds=self.backoff_base, cap_seconds=self.backoff_cap,
+                             max_retry_after=None)
+        try:
+            await retry_call(once, policy, on_retry=retrying,
+                             retry_if=_worth_retrying)
+        except BackendRejected as error:
+            log.error("ImmyBot refused to start the sessions: %s", error)
+            await self._give_up(request_id)
+        except DomainError as error:
+            log.info("not starting: %s", error)
+
+    async def _start_once(self, request_id: int, maybe_sent: dict[str, bool], lease: Lease) -> None:
         request = await self._service.get(request_id)
         if request.state is RequestState.APPROVED:
             request = await self._service.begin_start(request_id)
@@ -138,9 +165,9 @@ class Starter:
             if request.state is RequestState.CANCELLED and maybe_sent["yes"] and request.session_group_id:
                 await self._cancel_strays(request, await self._look_up_all(request))
             return
-        await self._attempt(request, look_up_first=maybe_sent["yes"])
+        await self._attempt(request, look_up_first=maybe_sent["yes"], lease=lease)
 
-    async def _attempt(self, request: Request, *, look_up_first: bool) -> None:
+    async def _attempt(self, request: Request, *, look_up_first: bool, lease: Lease) -> None:
         group_id = request.session_group_id
         assert group_id, "a starting request always has its session group id"
         computer_ids = list(request.run_computer_ids)
@@ -164,6 +191,7 @@ class Starter:
             async with self._limit:
                 cancelled = await self._is_cancelled(request.id)  # as late as possible: right before the POST
                 if not cancelled:
+                    await lease.check()  # still ours: no other replica posts it meanwhile
                     started = await self._sessions.start(request, to_start, group_id)
             if clash := [s.session_id for s in started if s.session_id in preview_ids]:
                 # ImmyBot took a preview session still ending for this run's: never follow it as the run's.

@@ -54,6 +54,9 @@ class Replicas:
     store: PgStore
     replicas: list[Replica]
     log: Path
+    env: dict[str, str] = field(default_factory=dict)
+    stack: contextlib.AsyncExitStack | None = None
+    processes: list[asyncio.subprocess.Process] = field(default_factory=list)  # every one started, to stop
     driver: SlackDriver = field(init=False)
 
     def __post_init__(self) -> None:
@@ -63,6 +66,24 @@ class Replicas:
         """Send the next gestures to replica `n`."""
         self.driver = self.replicas[n].driver
         return self
+
+    async def restart(self, n: int) -> Replica:
+        """Stop replica `n` cleanly (SIGTERM) and start a new process in its place, with the same settings
+        (as an orchestrator rolls a replica: the new one starts while the old one is still shutting down)."""
+        old = self.replicas[n]
+        if old.process.returncode is None:
+            old.process.terminate()
+        return await self.replace(n)
+
+    async def replace(self, n: int) -> Replica:
+        """Start a new process in replica `n`'s place (after it was killed or stopped)."""
+        assert self.stack is not None
+        process = await _start(self.env, self.log)
+        self.processes.append(process)
+        url = await _ready(process, self.log)
+        driver = await self.stack.enter_async_context(SlackDriver(self.fake, signing_secret=SECRET, bot_url=url))
+        self.replicas[n] = Replica(process, url, driver)
+        return self.replicas[n]
 
     def card_with(self, channel: str, request_id: int) -> Message:
         for message in reversed(self.fake.messages(channel)):
@@ -157,7 +178,8 @@ async def replicas(tmp: Path, database_url: str, count: int = 2, **settings: str
                 running.append(Replica(process, url, driver))
             store = await PgStore.open(database_url, max_size=4)
             stack.push_async_callback(store.close)
-            yield Replicas(fake, ws, sandbox, RequestService(store, make_policy()), store, running, log)  # type: ignore[arg-type]
+            yield Replicas(fake, ws, sandbox, RequestService(store, make_policy()), store, running, log,  # type: ignore[arg-type]
+                           env, stack, processes)  # fmt: skip
         finally:
             for process in processes:
                 if process.returncode is None:

@@ -7,8 +7,11 @@ its Slack calls with two durable marks (dedup keys through `RequestService.claim
   may be in the thread;
 - `summary-posted:{id}`, claimed once every part (and the CSV) is there.
 
-At start-up, BEFORE the follower runs (so nothing this process claims is mistaken for a dead one's), a
-finished request that was claimed but is not marked posted belongs to a process that died mid-report.
+On SQLite (one process), at start-up, BEFORE the follower runs (so nothing this process claims is
+mistaken for a dead one's), a finished request that was claimed but is not marked posted belongs to a
+process that died mid-report. With PostgreSQL replicas that would be wrong (the claim may be a live
+replica's, posting right now): the summary is held under a lease instead, and only the replica that took
+over a lapsed lease resumes it (`SlackReporter.recover_summary`, from the follower's recovery tick).
 Its results are read again from ImmyBot and the reporter posts it: straight away when `sending` was
 never claimed (nothing reached Slack), otherwise only after reading the thread
 (`conversations.replies` with `include_all_metadata`) and skipping the parts whose

@@ -240,6 +240,14 @@ class SlackReporter:
             log.warning("summaries claimed but not marked posted: %s", [r.id for r in requests])
             self._recovery = asyncio.create_task(self._repost(requests, sessions), name="summary-recovery")
 
+    async def recover_summary(self, request: Request, sessions: SessionsPort) -> None:
+        """Replicas (SPEC §9): the caller holds the summary's lease, taken over from a replica that died after
+        claiming it; posted now (reading the thread first when it may have posted some) unless marked posted."""
+        if self._marks is None or await self._marks.claimed(recovery.POSTED.format(id=recovery.summary_ref(request))):
+            return
+        log.warning("resuming a summary a replica that died had claimed")
+        await self._repost([request], sessions)
+
     @property
     def busy(self) -> bool:
         """Summaries of a dead process are still being posted (tests poll this)."""

@@ -7,6 +7,7 @@ replicas' clocks must agree to well within a lease (NTP), as for any lease schem
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import socket
@@ -15,6 +16,8 @@ from datetime import UTC, datetime, timedelta
 
 from bot.store.pg.store import PgStore
 from bot.workflow.leases import Claimed
+
+log = logging.getLogger(__name__)
 
 
 def replica_name() -> str:
@@ -32,6 +35,7 @@ class PgLeases:
         owner: str | None = None,
         batch: int = 100,
         on_takeover: Callable[[int], None] | None = None,
+        on_recovered: Callable[[str], None] | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._store = store
@@ -40,6 +44,7 @@ class PgLeases:
         self._lease = timedelta(seconds=lease_seconds)
         self._batch = batch
         self._on_takeover = on_takeover
+        self._on_recovered = on_recovered
         self._clock = clock
 
     async def claim_due(self) -> list[Claimed]:
@@ -47,7 +52,7 @@ class PgLeases:
         taken = sum(1 for c in claims if c.taken_over_from)
         if taken and self._on_takeover is not None:
             self._on_takeover(taken)
-        return [Claimed(c.request_id, c.session_id, c.taken_over_from) for c in claims]
+        return [Claimed(c.request_id, c.session_id, c.taken_over_from, c.preview) for c in claims]
 
     async def renew(self) -> set[tuple[int, int]]:
         return await self._store.renew(self.owner, self._clock(), self._lease)
@@ -64,3 +69,21 @@ class PgLeases:
 
     async def held(self) -> int:
         return len(await self._store.leases(self.owner, self._clock()))
+
+    async def hold(self, key: str) -> bool:
+        held, previous = await self._store.take(key, self.owner, self._clock(), self._lease)
+        if previous is not None:  # its holder died mid-work (or stalled a whole lease): resumed here
+            work = key.split(":")[1] if key.count(":") >= 2 else key
+            log.warning("took %s over from %s, whose lease ran out", key, previous)
+            if self._on_recovered is not None:
+                self._on_recovered(work)
+        return held
+
+    async def keep(self, key: str) -> bool:
+        return await self._store.keep(key, self.owner, self._clock(), self._lease)
+
+    async def let_go(self, key: str) -> None:
+        await self._store.let_go(key, self.owner)
+
+    async def lapsed(self, prefix: str) -> list[str]:
+        return await self._store.lapsed(prefix, self._clock())

@@ -20,9 +20,11 @@ from typing import Any, Self
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
+from bot.store.audit import format_at
 from bot.store.pg.locks import lock_key
 from bot.store.pg.schema import LATEST_VERSION, current_version, migrate
 from bot.store.pg.tx import PgTx
+from bot.workflow.model import SESSION_PREVIEW
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +38,7 @@ class WatchClaim:
     next_poll_at: datetime
     lease_until: datetime
     taken_over_from: str | None  # another replica whose lease had run out (a takeover), else None
+    preview: bool = False  # a preview's detection-only session (SPEC §8), not the run's
 
 
 async def _configure(conn: AsyncConnection) -> None:
@@ -118,13 +121,16 @@ class PgStore:
                 "      ORDER BY next_poll_at, request_id, session_id LIMIT %(limit)s "
                 "      FOR UPDATE SKIP LOCKED) AS due "
                 "WHERE w.request_id = due.request_id AND w.session_id = due.session_id "
-                "RETURNING w.request_id, w.session_id, w.next_poll_at, w.lease_until, due.owner",
+                "RETURNING w.request_id, w.session_id, w.next_poll_at, w.lease_until, due.owner, "
+                "  (SELECT s.kind FROM sessions AS s "
+                "   WHERE s.request_id = w.request_id AND s.session_id = w.session_id)",
                 {"owner": owner, "now": now, "until": now + lease, "limit": limit},
             )
             rows = await cursor.fetchall()
         claims = [
-            WatchClaim(int(rid), int(sid), due_at, until, previous if previous not in (None, owner) else None)
-            for rid, sid, due_at, until, previous in rows
+            WatchClaim(int(rid), int(sid), due_at, until, previous if previous not in (None, owner) else None,
+                       kind == SESSION_PREVIEW)
+            for rid, sid, due_at, until, previous, kind in rows
         ]
         for claim in claims:
             if claim.taken_over_from:
@@ -187,6 +193,48 @@ class PgStore:
             (request_id, now),
         )
         return str(rows[0][0]) if rows else None
+
+    # ---- leases on one piece of work: a run's start, a summary, a preview's start -------------
+    # Rows in `dedup` (no migration): `result` names the holder, `expires_at` is its lease; the prune
+    # leaves `lease:` rows alone (`PgTx.prune_dedup`), so a dead holder's lease stays to be found.
+
+    async def hold(self, key: str, owner: str, now: datetime, lease: timedelta) -> bool:
+        """Take `key` for `owner` until `now + lease` unless a live lease on it exists — `owner`'s own too, so
+        two tasks of one replica never do the same work either."""
+        return (await self.take(key, owner, now, lease))[0]
+
+    async def take(self, key: str, owner: str, now: datetime, lease: timedelta) -> tuple[bool, str | None]:
+        """`hold`, and the owner whose lease ran out when this took it over (None: it was free or ours)."""
+        rows = await self._fetch(
+            "WITH before AS (SELECT result FROM dedup WHERE key = %(key)s) "
+            "INSERT INTO dedup (key, result, expires_at) VALUES (%(key)s, %(owner)s, %(until)s) "
+            "ON CONFLICT (key) DO UPDATE SET result = excluded.result, expires_at = excluded.expires_at "
+            "WHERE dedup.expires_at <= %(now)s RETURNING (SELECT result FROM before)",
+            {"key": key, "owner": owner, "until": format_at(now + lease), "now": format_at(now)},
+        )
+        if not rows:
+            return False, None
+        previous = rows[0][0]
+        return True, (str(previous) if previous not in (None, owner) else None)
+
+    async def keep(self, key: str, owner: str, now: datetime, lease: timedelta) -> bool:
+        """Extend `owner`'s lease on `key`; False when another owner took it (or it was let go)."""
+        rows = await self._fetch(
+            "UPDATE dedup SET expires_at = %s WHERE key = %s AND result = %s RETURNING 1",
+            (format_at(now + lease), key, owner),
+        )
+        return bool(rows)
+
+    async def let_go(self, key: str, owner: str) -> None:
+        await self._fetch("DELETE FROM dedup WHERE key = %s AND result = %s RETURNING 1", (key, owner))
+
+    async def lapsed(self, prefix: str, now: datetime) -> list[str]:
+        """Keys under `prefix` whose lease ran out: their holder died mid-work (it lets go when done)."""
+        rows = await self._fetch(
+            "SELECT key FROM dedup WHERE starts_with(key, %s) AND expires_at <= %s ORDER BY key",
+            (prefix, format_at(now)),
+        )
+        return [str(row[0]) for row in rows]
 
     # ---- singletons (expiry, reminders, checkpoints) ----------------------------------------
 

@@ -179,13 +179,12 @@ class PgTx:
                     for s in sessions
                 ],
             )
-            # The follow-up is enqueued with the run: due at once, unowned, for any replica to claim. A preview's
-            # sessions are not: the replica that started it follows them (a lost preview ends at its 10 minutes).
-            if kind == SESSION_RUN:
-                await cursor.executemany(
-                    "INSERT INTO session_watch (request_id, session_id) VALUES (%s, %s) ON CONFLICT DO NOTHING",
-                    [(request_id, s.session_id) for s in sessions if s.finished_at is None],
-                )
+            # The follow-up is enqueued with the sessions, a run's or a preview's: due at once, unowned, for any
+            # replica to claim (so a dead replica's preview is finished by another, as its run would be).
+            await cursor.executemany(
+                "INSERT INTO session_watch (request_id, session_id) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+                [(request_id, s.session_id) for s in sessions if s.finished_at is None],
+            )
 
     async def set_session_status(
         self, request_id: int, session_id: int, status: str, finished_at: datetime | None
@@ -225,7 +224,10 @@ class PgTx:
         return len(rows) == 1
 
     async def prune_dedup(self, now: datetime) -> int:
-        cursor = await self.conn.execute("DELETE FROM dedup WHERE expires_at <= %s", (format_at(now),))
+        # a `lease:` row outlives its expiry: a lapsed lease is how recovery finds a dead replica's work
+        cursor = await self.conn.execute(
+            "DELETE FROM dedup WHERE expires_at <= %s AND NOT starts_with(key, 'lease:')", (format_at(now),)
+        )
         return cursor.rowcount
 
     # ---- audit ------------------------------------------------------------------------------
