@@ -129,6 +129,9 @@ class SlackNotifier:
     async def resume_summaries(self, lifecycle: Lifecycle, sessions: SessionsPort) -> None:
         await self._reporter.resume_summaries(lifecycle, sessions)
 
+    async def recover_summary(self, request: Request, sessions: SessionsPort) -> None:
+        await self._reporter.recover_summary(request, sessions)
+
     # ---- plumbing -----------------------------------------------------------------------------
 
     async def _say(self, request: Request, text: str) -> None:

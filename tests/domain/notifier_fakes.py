@@ -71,6 +71,9 @@ class RecordingNotifier:
     async def resume_summaries(self, lifecycle: Lifecycle, sessions: SessionsPort) -> None:
         return None
 
+    async def recover_summary(self, request: Request, sessions: SessionsPort) -> None:
+        self._record("recover_summary", request)
+
 
 @dataclass
 class RecordingRuns:
