@@ -4,17 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack.catalog_port import CatalogPort
+from bot.slack.computer_port import ComputerPort
 from bot.slack.requests.deps import RequestsDeps
 from bot.workflow.policy import Policy
 from bot.workflow.service import RequestService
-
-if TYPE_CHECKING:
-    from bot.immybot.client import ImmyBotClient
 
 
 @dataclass(frozen=True)
@@ -23,7 +21,7 @@ class CommandsDeps:
     policy: Policy
     client: AsyncWebClient
     catalog: CatalogPort
-    computers: ImmyBotClient  # `/immy status` reads one computer live
+    computers: ComputerPort  # `/immy status` reads one computer live
     cancel_sessions: Callable[[int], Awaitable[None]]  # a running request's sessions are cancelled
     audit_csv: Callable[[list[dict[str, Any]]], str]  # audit rows as `audit export --format csv` writes them
     modal: RequestsDeps  # `/immy` opens the request modal
