@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
+from bot.store import Store
 from bot.workflow.errors import IllegalTransition, NotAllowed
 from bot.workflow.expiry import expiry_loop
 from bot.workflow.model import Request, RequestState
@@ -21,6 +22,7 @@ from tests.workflow.factories import (
     make_domain_service,
     make_draft,
     make_policy,
+    make_service,
 )
 
 
@@ -73,8 +75,8 @@ async def test_claim_and_prune(svc_store: tuple[RequestService, InMemoryStore], 
     assert await service.claim("event:Ev2", ttl_seconds=10) is True  # expired key is taken over
     clock.advance(hours=2)
     await service.expire_due()  # prunes expired keys
-    async with store.write() as tx:
-        assert await tx.prune_dedup(clock.now + timedelta(days=365)) == 0  # expire_due left no key behind
+    async with store.write() as tx:  # no key is left at all (each lives hours): expire_due pruned them
+        assert await tx.prune_dedup(clock.now.replace(year=clock.now.year + 1)) == 0
     assert await service.claim("event:Ev1") is True
 
 
@@ -101,8 +103,10 @@ async def test_expiry() -> None:
         await store.close()
 
 
-async def test_expiry_loop_with_tiny_ttl() -> None:
-    store = InMemoryStore()
+async def test_expiry_loop_with_tiny_ttl(tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    store = await Store.open(tmp_path / "a.db")
     service = RequestService(store, make_policy(approval_ttl=timedelta(milliseconds=50)))  # real clock
     told: list[Request] = []
     got_one = asyncio.Event()
@@ -123,6 +127,31 @@ async def test_expiry_loop_with_tiny_ttl() -> None:
         assert told[0].id == request.id and (await service.get(request.id)).state is RequestState.EXPIRED
     finally:
         await store.close()
+
+
+async def test_hourly_limit_holds_under_parallel_submissions_and_rolls(tmp_path: Path) -> None:
+    """REQUESTS_PER_HOUR is counted under the write lock: ten at once cannot all slip under a limit of 3."""
+    from bot.workflow.errors import InvalidSubmission
+
+    clock = Clock()
+    service, store = await make_service(tmp_path / "rate.db", clock, requests_per_hour=3)
+    try:
+        outcomes = await asyncio.gather(*(service.submit(make_draft(), dedup_key=f"view:V{n}") for n in range(10)),
+                                        return_exceptions=True)
+        assert sum(isinstance(o, Request) for o in outcomes) == 3
+        refused = [o for o in outcomes if isinstance(o, InvalidSubmission)]
+        assert len(refused) == 7 and all(e.field == "software" for e in refused)
+        assert await _count(service, "request.refused") == 7
+        with pytest.raises(InvalidSubmission):
+            await service.admit(REQUESTER)  # the early check, before any target is looked up
+        await service.admit(APPROVER)  # per person
+        clock.advance(minutes=61)
+        await service.admit(REQUESTER)  # a rolling hour
+        assert (await service.submit(make_draft())).state is RequestState.PENDING
+    finally:
+        await store.close()
+
+
 async def test_a_decision_key_is_scoped_to_its_request(service: RequestService) -> None:
     """The same caller key on two requests (App Home's one view id) decides each of them."""
     first, second = await service.submit(make_draft()), await service.submit(make_draft())
