@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack.catalog_port import CatalogPort
-from bot.slack.computer_port import ComputerPort
 from bot.slack.requests.deps import RequestsDeps
 from bot.workflow.policy import Policy
 from bot.workflow.service import RequestService
+
+if TYPE_CHECKING:
+    from bot.slack.computer_port import ComputerPort
 
 
 @dataclass(frozen=True)
