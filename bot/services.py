@@ -26,12 +26,14 @@ from bot.config import Settings
 from bot.health import HealthCheck, slack_probe, store_probe, token_probe
 from bot.immybot.catalog import CatalogCache
 from bot.immybot.client import ImmyBotClient
+from bot.immybot.errors import ImmyAuthError, ImmyBotError, ImmyForbidden
 from bot.policy_file import load_policy
 from bot.retry import RetryPolicy, retry_call
 from bot.slack.app import immybot_transport, make_app, make_client, wire
 from bot.slack.approvals.deps import ApprovalsDeps
 from bot.slack.checkpoints import SlackCheckpoints
 from bot.slack.commands.deps import CommandsDeps
+from bot.slack.errors import DependencyErrors
 from bot.slack.groups import SlackGroupDirectory
 from bot.slack.home.deps import HomeDeps
 from bot.slack.notifier import SlackNotifier
@@ -56,6 +58,8 @@ from bot.workflow.service import RequestService, utc_now
 log = logging.getLogger(__name__)
 
 EXPIRY_CHECK_MAX_SECONDS = 30.0
+# What an ImmyBot failure means to a person (bot.slack.errors): named here, as bot.slack never imports bot.immybot
+IMMYBOT_ERRORS = DependencyErrors(unavailable=(ImmyBotError,), misconfigured=(ImmyAuthError, ImmyForbidden))
 LOG_LINES = 5000  # Show log reads this many newest lines: the last that fit go ephemerally, all to the DM file
 
 
@@ -162,6 +166,7 @@ async def build_services(settings: Settings) -> AsyncIterator[Services]:
             followups_deps=FollowUpsDeps(
                 FollowUps(store, policy, retry_window=timedelta(hours=settings.retry_window_hours), clock=utc_now),
                 client, session_log_messages(immybot), follower.start_in_background, settings.retry_window_hours),
+            dependency_errors=IMMYBOT_ERRORS,
         )
         await follower.start()
         stack.push_async_callback(follower.aclose)

@@ -1,7 +1,9 @@
-"""The corridor, measured: no module-level import cycle in `bot/`, and the product ships no fakes.
+"""The corridor, measured: no module-level import cycle in `bot/` or in the sandbox (the fakes), and the
+product ships no fakes.
 
 import-linter (`lint-imports`, pyproject.toml) holds the layer contracts; this adds what it does not
-check at module granularity: strongly connected components of `bot`'s own import graph."""
+check at module granularity: strongly connected components of each package's own import graph
+(imports under `if TYPE_CHECKING:` count: a type checker follows them too)."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import tomllib
 from pathlib import Path
 
 import grimp
+import pytest
 from setuptools import find_packages
 
 REPO = Path(__file__).resolve().parents[1]
@@ -53,8 +56,19 @@ def _cycles(graph: grimp.ImportGraph, package: str) -> list[list[str]]:
     return found
 
 
-def test_no_import_cycle_in_bot() -> None:
-    assert _cycles(grimp.build_graph("bot"), "bot") == []
+@pytest.mark.parametrize("package", ["bot", "immybot_slack_sandbox"])
+def test_no_import_cycle(package: str) -> None:
+    assert _cycles(grimp.build_graph(package), package) == []
+
+
+def test_the_fake_slack_is_what_its_handlers_are_typed_against() -> None:
+    """The handlers type `fake` as `SlackWorld` (so they need not import `slack.py`): FakeSlack has it all."""
+    from immybot_slack_sandbox.slack import FakeSlack
+    from immybot_slack_sandbox.slack_world import SlackWorld
+
+    fake = FakeSlack()
+    wanted = set(SlackWorld.__annotations__) | {n for n in vars(SlackWorld) if not n.startswith("_")}
+    assert not {name for name in wanted if not hasattr(fake, name)}
 
 
 def test_the_wheel_and_its_dependencies_carry_no_fakes() -> None:

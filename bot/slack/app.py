@@ -22,7 +22,7 @@ from bot.slack.approvals import listeners as approvals
 from bot.slack.approvals.deps import ApprovalsDeps
 from bot.slack.commands import listeners as commands
 from bot.slack.commands.deps import CommandsDeps
-from bot.slack.errors import install_error_handler
+from bot.slack.errors import NONE_NAMED, DependencyErrors, install_error_handler
 from bot.slack.home import listeners as home
 from bot.slack.home.deps import HomeDeps
 from bot.slack.middleware import install_dedup, install_shape_check
@@ -71,12 +71,13 @@ def wire(
     approvals_deps: ApprovalsDeps,
     home_deps: HomeDeps,
     followups_deps: FollowUpsDeps | None = None,
+    dependency_errors: DependencyErrors = NONE_NAMED,
 ) -> None:
     """Middleware first (shape, then dedup), then the one error handler, then the features."""
     app.middleware(metrics.AckTiming())
     install_shape_check(app)
     install_dedup(app, claim_delivery, on_duplicate=lambda key: metrics.REFUSALS.labels("duplicate_delivery").inc())
-    install_error_handler(app)
+    install_error_handler(app, dependencies=dependency_errors)
     requests.register(app, requests_deps)  # first: Bolt tries listeners in order, and keystrokes are the most frequent
     commands.register(app, commands_deps)
     approvals.register(app, approvals_deps)

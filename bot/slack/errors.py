@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -17,7 +18,6 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.immybot.errors import ImmyAuthError, ImmyBotError, ImmyForbidden
 from bot.workflow.errors import DomainError
 
 log = logging.getLogger(__name__)
@@ -30,23 +30,34 @@ SLACK_TROUBLE = "Slack did not accept what the bot tried to show you — nothing
 GENERIC = "Sorry, something went wrong on our side — nothing was lost. Please try again; if it persists, tell an admin."
 
 
-def user_message(error: BaseException) -> str:
+@dataclass(frozen=True)
+class DependencyErrors:
+    """ImmyBot's client errors, named by the composition root (the Slack adapter never imports the client)."""
+
+    unavailable: tuple[type[BaseException], ...] = ()  # any ImmyBot failure
+    misconfigured: tuple[type[BaseException], ...] = ()  # sign-in refused: an admin must act
+
+
+NONE_NAMED = DependencyErrors()
+
+
+def user_message(error: BaseException, dependencies: DependencyErrors = NONE_NAMED) -> str:
     if isinstance(error, DomainError):
         return str(error)
-    if isinstance(error, ImmyAuthError | ImmyForbidden):
+    if isinstance(error, dependencies.misconfigured):
         return IMMYBOT_MISCONFIGURED
-    if isinstance(error, ImmyBotError | TimeoutError):
+    if isinstance(error, (*dependencies.unavailable, TimeoutError)):
         return IMMYBOT_DOWN
     if isinstance(error, SlackApiError):
         return SLACK_TROUBLE
     return GENERIC
 
 
-def _log(error: BaseException, body: dict[str, Any]) -> None:
+def _log(error: BaseException, body: dict[str, Any], dependencies: DependencyErrors) -> None:
     kind = body.get("type") or ("slash_command" if body.get("command") else "unknown")
     if isinstance(error, DomainError):
         log.info("refused: %s", error, extra={"slack_kind": kind})
-    elif isinstance(error, ImmyBotError | SlackApiError | TimeoutError):
+    elif isinstance(error, (*dependencies.unavailable, SlackApiError, TimeoutError)):
         log.warning("dependency failed: %s: %s", type(error).__name__, error, extra={"slack_kind": kind})
     else:
         log.error("listener failed", exc_info=error, extra={"slack_kind": kind})
@@ -87,16 +98,18 @@ def _pre_ack_response(body: dict[str, Any], text: str) -> BoltResponse | None:
     return None
 
 
-def install_error_handler(app: AsyncApp, *, on_error: Any = None) -> None:
+def install_error_handler(
+    app: AsyncApp, *, on_error: Any = None, dependencies: DependencyErrors = NONE_NAMED
+) -> None:
     @app.error
     async def handle_error(
         error: Exception, body: dict[str, Any], client: AsyncWebClient, response: BoltResponse | None
     ) -> BoltResponse | None:
         body = body or {}
-        _log(error, body)
+        _log(error, body, dependencies)
         if on_error is not None:
             on_error(error)
-        text = user_message(error)
+        text = user_message(error, dependencies)
         if response is not None:  # not acknowledged yet: answer in the ack where we can
             direct = _pre_ack_response(body, text)
             if direct is not None:

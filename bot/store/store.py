@@ -138,7 +138,11 @@ class Store:
     async def read(self) -> AsyncIterator[Tx]:
         """A consistent snapshot for reads (never sees another handler's uncommitted writes)."""
         async with self._lock:
-            await self._conn.execute("BEGIN")
+            try:
+                await self._conn.execute("BEGIN")
+            except BaseException:  # cancelled while BEGIN sat on the worker thread: undo it, as write() does
+                await asyncio.shield(self._abandon())
+                raise
             try:
                 yield Tx(self._conn)
             finally:

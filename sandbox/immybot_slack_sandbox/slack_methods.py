@@ -9,15 +9,13 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from immybot_slack_sandbox.slack_state import Message, SlackChannel, UploadedFile
 from immybot_slack_sandbox.slack_validate import BlockKitError, check_message
+from immybot_slack_sandbox.slack_world import SlackWorld
 
-if TYPE_CHECKING:
-    from immybot_slack_sandbox.slack import FakeSlack
-
-Handler = Callable[["FakeSlack", dict[str, Any]], dict[str, Any]]
+Handler = Callable[[SlackWorld, dict[str, Any]], dict[str, Any]]
 
 
 class SlackError(Exception):
@@ -34,7 +32,7 @@ def required(params: dict[str, Any], name: str) -> Any:
     return value
 
 
-def checked_message(fake: FakeSlack, method: str, params: dict[str, Any]) -> tuple[str, list[dict]]:
+def checked_message(fake: SlackWorld, method: str, params: dict[str, Any]) -> tuple[str, list[dict]]:
     text = params.get("text") or ""
     blocks = params.get("blocks") or []
     try:
@@ -46,7 +44,7 @@ def checked_message(fake: FakeSlack, method: str, params: dict[str, Any]) -> tup
     return str(text), blocks
 
 
-def resolve_channel(fake: FakeSlack, channel_id: str) -> SlackChannel:
+def resolve_channel(fake: SlackWorld, channel_id: str) -> SlackChannel:
     """A channel id, a `#name`, or a user id (the bot's DM with that person)."""
     if channel_id in fake.channels:
         return fake.channels[channel_id]
@@ -58,7 +56,7 @@ def resolve_channel(fake: FakeSlack, channel_id: str) -> SlackChannel:
     raise SlackError("channel_not_found")
 
 
-def auth_test(fake: FakeSlack, params: dict[str, Any]) -> dict[str, Any]:
+def auth_test(fake: SlackWorld, params: dict[str, Any]) -> dict[str, Any]:
     return {
         "url": f"{fake.url}/",
         "team": fake.team_name,
@@ -71,7 +69,7 @@ def auth_test(fake: FakeSlack, params: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def chat_post_message(fake: FakeSlack, params: dict[str, Any]) -> dict[str, Any]:
+def chat_post_message(fake: SlackWorld, params: dict[str, Any]) -> dict[str, Any]:
     channel = resolve_channel(fake, str(required(params, "channel")))
     if not channel.bot_member:
         raise SlackError("not_in_channel")
@@ -91,7 +89,7 @@ def chat_post_message(fake: FakeSlack, params: dict[str, Any]) -> dict[str, Any]
 _EVENT_TYPE = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
-def checked_metadata(fake: FakeSlack, method: str, metadata: Any) -> tuple[dict | None, str | None]:
+def checked_metadata(fake: SlackWorld, method: str, metadata: Any) -> tuple[dict | None, str | None]:
     """Message metadata as Slack keeps it: `{"event_type", "event_payload"}`. An `event_type` with other
     than letters, digits, `_` and `-`, or no object payload, is ignored with an `invalid_metadata_schema`
     warning (docs.slack.dev/messaging/message-metadata); the message is still posted."""
@@ -109,7 +107,7 @@ def checked_metadata(fake: FakeSlack, method: str, metadata: Any) -> tuple[dict 
     return {"event_type": metadata["event_type"], "event_payload": metadata["event_payload"]}, None
 
 
-def chat_update(fake: FakeSlack, params: dict[str, Any]) -> dict[str, Any]:
+def chat_update(fake: SlackWorld, params: dict[str, Any]) -> dict[str, Any]:
     channel = resolve_channel(fake, str(required(params, "channel")))
     message = fake.find_message(channel.id, str(required(params, "ts")))
     if message is None or message.deleted:
@@ -126,7 +124,7 @@ def chat_update(fake: FakeSlack, params: dict[str, Any]) -> dict[str, Any]:
     return {"channel": channel.id, "ts": message.ts, "text": text, "message": message.to_api(fake.bot_id)}
 
 
-def chat_post_ephemeral(fake: FakeSlack, params: dict[str, Any]) -> dict[str, Any]:
+def chat_post_ephemeral(fake: SlackWorld, params: dict[str, Any]) -> dict[str, Any]:
     channel = resolve_channel(fake, str(required(params, "channel")))
     user = str(required(params, "user"))
     if user not in fake.users:
@@ -140,7 +138,7 @@ def chat_post_ephemeral(fake: FakeSlack, params: dict[str, Any]) -> dict[str, An
     return {"message_ts": ephemeral.ts}
 
 
-def chat_get_permalink(fake: FakeSlack, params: dict[str, Any]) -> dict[str, Any]:
+def chat_get_permalink(fake: SlackWorld, params: dict[str, Any]) -> dict[str, Any]:
     channel = resolve_channel(fake, str(required(params, "channel")))
     ts = str(required(params, "message_ts"))
     if fake.find_message(channel.id, ts) is None:
@@ -148,7 +146,7 @@ def chat_get_permalink(fake: FakeSlack, params: dict[str, Any]) -> dict[str, Any
     return {"channel": channel.id, "permalink": f"{fake.url}/archives/{channel.id}/p{ts.replace('.', '')}"}
 
 
-def conversations_open(fake: FakeSlack, params: dict[str, Any]) -> dict[str, Any]:
+def conversations_open(fake: SlackWorld, params: dict[str, Any]) -> dict[str, Any]:
     if params.get("channel"):
         return {"channel": resolve_channel(fake, str(params["channel"])).to_api()}
     users = [u for u in str(required(params, "users")).split(",") if u]
@@ -159,7 +157,7 @@ def conversations_open(fake: FakeSlack, params: dict[str, Any]) -> dict[str, Any
     return {"channel": fake.dm_with(users[0]).to_api()}
 
 
-def conversations_info(fake: FakeSlack, params: dict[str, Any]) -> dict[str, Any]:
+def conversations_info(fake: SlackWorld, params: dict[str, Any]) -> dict[str, Any]:
     channel = fake.channels.get(str(required(params, "channel")))
     if channel is None:
         raise SlackError("channel_not_found")
@@ -171,7 +169,7 @@ def history_scope(channel: SlackChannel) -> str:
     return "im:history" if channel.is_im else "groups:history" if channel.is_private else "channels:history"
 
 
-def _readable(fake: FakeSlack, params: dict[str, Any]) -> SlackChannel:
+def _readable(fake: SlackWorld, params: dict[str, Any]) -> SlackChannel:
     """The channel a history read names, once the bot may read it (scope, membership)."""
     channel = resolve_channel(fake, str(required(params, "channel")))
     needed = history_scope(channel)
@@ -182,7 +180,7 @@ def _readable(fake: FakeSlack, params: dict[str, Any]) -> SlackChannel:
     return channel
 
 
-def _listed(fake: FakeSlack, message: Message, params: dict[str, Any]) -> dict[str, Any]:
+def _listed(fake: SlackWorld, message: Message, params: dict[str, Any]) -> dict[str, Any]:
     """A message as a history read lists it: `bot_id` only on the bot's own, `metadata` only with
     `include_all_metadata`."""
     data = message.to_api(fake.bot_id if message.user == fake.bot_user_id else None)
@@ -193,7 +191,7 @@ def _listed(fake: FakeSlack, message: Message, params: dict[str, Any]) -> dict[s
     return data
 
 
-def conversations_history(fake: FakeSlack, params: dict[str, Any]) -> dict[str, Any]:
+def conversations_history(fake: SlackWorld, params: dict[str, Any]) -> dict[str, Any]:
     """A channel's messages (thread replies only when broadcast), newest first, within `oldest`/`latest`
     (`inclusive`); `metadata` only with `include_all_metadata`; cursor-paged, `limit` default 100, max 999."""
     channel = _readable(fake, params)
@@ -235,7 +233,7 @@ def _ts(value: object) -> tuple[int, int]:
     return int(seconds), int((micros or "0").ljust(6, "0")[:6])
 
 
-def conversations_replies(fake: FakeSlack, params: dict[str, Any]) -> dict[str, Any]:
+def conversations_replies(fake: SlackWorld, params: dict[str, Any]) -> dict[str, Any]:
     """A thread, parent first, oldest first; `metadata` only with `include_all_metadata`; cursor-paged."""
     channel = _readable(fake, params)
     ts = str(required(params, "ts"))
@@ -257,26 +255,26 @@ def conversations_replies(fake: FakeSlack, params: dict[str, Any]) -> dict[str, 
     return {"messages": messages, "has_more": more, "response_metadata": {"next_cursor": str(after) if more else ""}}
 
 
-def _file_api(fake: FakeSlack, file_id: str) -> dict[str, Any]:
+def _file_api(fake: SlackWorld, file_id: str) -> dict[str, Any]:
     file = fake.files[file_id]
     return {"id": file.id, "name": file.filename, "title": file.title or file.filename, "size": file.length}
 
 
-def users_info(fake: FakeSlack, params: dict[str, Any]) -> dict[str, Any]:
+def users_info(fake: SlackWorld, params: dict[str, Any]) -> dict[str, Any]:
     user = fake.users.get(str(required(params, "user")))
     if user is None:
         raise SlackError("user_not_found")
     return {"user": user.to_api()}
 
 
-def usergroups_users_list(fake: FakeSlack, params: dict[str, Any]) -> dict[str, Any]:
+def usergroups_users_list(fake: SlackWorld, params: dict[str, Any]) -> dict[str, Any]:
     group = fake.groups.get(str(required(params, "usergroup")))
     if group is None:
         raise SlackError("no_such_subteam")
     return {"users": list(group.users)}
 
 
-def files_get_upload_url_external(fake: FakeSlack, params: dict[str, Any]) -> dict[str, Any]:
+def files_get_upload_url_external(fake: SlackWorld, params: dict[str, Any]) -> dict[str, Any]:
     filename = str(required(params, "filename"))
     try:
         length = int(required(params, "length"))
@@ -287,7 +285,7 @@ def files_get_upload_url_external(fake: FakeSlack, params: dict[str, Any]) -> di
     return {"upload_url": f"{fake.url}/upload/{file.id}", "file_id": file.id}
 
 
-def files_complete_upload_external(fake: FakeSlack, params: dict[str, Any]) -> dict[str, Any]:
+def files_complete_upload_external(fake: SlackWorld, params: dict[str, Any]) -> dict[str, Any]:
     entries = required(params, "files")
     if isinstance(entries, str):
         entries = json.loads(entries)
@@ -312,7 +310,7 @@ def files_complete_upload_external(fake: FakeSlack, params: dict[str, Any]) -> d
     return {"files": done}
 
 
-def apps_connections_open(fake: FakeSlack, params: dict[str, Any]) -> dict[str, Any]:
+def apps_connections_open(fake: SlackWorld, params: dict[str, Any]) -> dict[str, Any]:
     return {"url": fake.socket.mint_url(fake.url)}
 
 

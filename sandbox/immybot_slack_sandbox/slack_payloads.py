@@ -11,10 +11,9 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from immybot_slack_sandbox.slack import FakeSlack
+from immybot_slack_sandbox.slack_world import SlackWorld
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _SINGLE_OPTION = {"external_select", "static_select", "radio_buttons"}
@@ -50,13 +49,13 @@ class SlackClientRefused(ValueError):
     """Slack's client would not send this (a required input is empty, an email is malformed, ...)."""
 
 
-def user_ref(fake: FakeSlack, user_id: str) -> dict[str, Any]:
+def user_ref(fake: SlackWorld, user_id: str) -> dict[str, Any]:
     user = fake.users.get(user_id)
     name = user.name if user else user_id.lower()
     return {"id": user_id, "username": name, "name": name, "team_id": fake.team_id}
 
 
-def base(fake: FakeSlack) -> dict[str, Any]:
+def base(fake: SlackWorld) -> dict[str, Any]:
     return {
         "team": {"id": fake.team_id, "domain": "fake-msp"},
         "api_app_id": fake.app_id,
@@ -197,7 +196,7 @@ def action_entry(block: dict, element: dict, value: str | None) -> dict[str, Any
     return entry
 
 
-def event_callback(fake: FakeSlack, event: dict[str, Any], event_id: str) -> dict[str, Any]:
+def event_callback(fake: SlackWorld, event: dict[str, Any], event_id: str) -> dict[str, Any]:
     return {
         "token": "verification-token-unused",
         "team_id": fake.team_id,

@@ -3,24 +3,22 @@
 from __future__ import annotations
 
 import secrets
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from immybot_slack_sandbox.slack_methods import Handler, SlackError, required
 from immybot_slack_sandbox.slack_state import Trigger, ViewRecord
 from immybot_slack_sandbox.slack_validate import BlockKitError, check_view
-
-if TYPE_CHECKING:
-    from immybot_slack_sandbox.slack import FakeSlack
+from immybot_slack_sandbox.slack_world import SlackWorld
 
 TRIGGER_TTL_SECONDS = 3.0
 STACK_MAX = 3  # views.open plus two pushes
 
 
-def new_hash(fake: FakeSlack) -> str:
+def new_hash(fake: SlackWorld) -> str:
     return f"{fake.now():.6f}.{secrets.token_hex(4)}"
 
 
-def use_trigger(fake: FakeSlack, trigger_id: str) -> Trigger:
+def use_trigger(fake: SlackWorld, trigger_id: str) -> Trigger:
     trigger = fake.triggers.get(trigger_id)
     if trigger is None:
         raise SlackError("invalid_trigger_id")
@@ -32,7 +30,7 @@ def use_trigger(fake: FakeSlack, trigger_id: str) -> Trigger:
     return trigger
 
 
-def checked_view(fake: FakeSlack, method: str, view: Any) -> dict:
+def checked_view(fake: SlackWorld, method: str, view: Any) -> dict:
     try:
         check_view(view, where=method)
     except BlockKitError as err:
@@ -47,18 +45,18 @@ def carried_state(old: ViewRecord, new_view: dict) -> dict[str, dict[str, Any]]:
     return {block_id: value for block_id, value in old.state.items() if block_id in kept}
 
 
-def _api(fake: FakeSlack, record: ViewRecord) -> dict[str, Any]:
+def _api(fake: SlackWorld, record: ViewRecord) -> dict[str, Any]:
     return {"view": record.to_api(team_id=fake.team_id, app_id=fake.app_id, bot_id=fake.bot_id)}
 
 
-def _external_id(fake: FakeSlack, view: dict, exclude: str | None = None) -> str | None:
+def _external_id(fake: SlackWorld, view: dict, exclude: str | None = None) -> str | None:
     external_id = view.get("external_id") or None
     if external_id and any(v.external_id == external_id and v.id != exclude for v in fake.views.values()):
         raise SlackError("duplicate_external_id")
     return external_id
 
 
-def views_open(fake: FakeSlack, params: dict[str, Any]) -> dict[str, Any]:
+def views_open(fake: SlackWorld, params: dict[str, Any]) -> dict[str, Any]:
     view = checked_view(fake, "views.open", required(params, "view"))
     if view.get("type") != "modal":
         raise SlackError("invalid_arguments", "views.open takes a modal")
@@ -73,7 +71,7 @@ def views_open(fake: FakeSlack, params: dict[str, Any]) -> dict[str, Any]:
     return _api(fake, record)
 
 
-def views_push(fake: FakeSlack, params: dict[str, Any]) -> dict[str, Any]:
+def views_push(fake: SlackWorld, params: dict[str, Any]) -> dict[str, Any]:
     view = checked_view(fake, "views.push", required(params, "view"))
     trigger = use_trigger(fake, str(required(params, "trigger_id")))
     stack = fake.view_stack(trigger.user)
@@ -95,7 +93,7 @@ def views_push(fake: FakeSlack, params: dict[str, Any]) -> dict[str, Any]:
     return _api(fake, record)
 
 
-def views_update(fake: FakeSlack, params: dict[str, Any]) -> dict[str, Any]:
+def views_update(fake: SlackWorld, params: dict[str, Any]) -> dict[str, Any]:
     view = checked_view(fake, "views.update", required(params, "view"))
     record = None
     if params.get("view_id"):
@@ -115,7 +113,7 @@ def views_update(fake: FakeSlack, params: dict[str, Any]) -> dict[str, Any]:
     return _api(fake, record)
 
 
-def views_publish(fake: FakeSlack, params: dict[str, Any]) -> dict[str, Any]:
+def views_publish(fake: SlackWorld, params: dict[str, Any]) -> dict[str, Any]:
     view = checked_view(fake, "views.publish", required(params, "view"))
     if view.get("type") != "home":
         raise SlackError("invalid_arguments", "views.publish takes a home view")

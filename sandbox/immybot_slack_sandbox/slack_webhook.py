@@ -5,13 +5,11 @@ effect a person sees (an ephemeral reply, an in-channel message, the original re
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from immybot_slack_sandbox.slack_state import ResponseUrl
 from immybot_slack_sandbox.slack_validate import BlockKitError, check_message
-
-if TYPE_CHECKING:
-    from immybot_slack_sandbox.slack import FakeSlack
+from immybot_slack_sandbox.slack_world import SlackWorld
 
 USES_MAX = 5
 TTL_SECONDS = 30 * 60
@@ -21,7 +19,7 @@ def _truthy(value: Any) -> bool:
     return value is True or str(value).lower() in ("1", "true")
 
 
-def handle_webhook(fake: FakeSlack, hook: ResponseUrl | None, body: bytes) -> tuple[int, str]:
+def handle_webhook(fake: SlackWorld, hook: ResponseUrl | None, body: bytes) -> tuple[int, str]:
     """Apply one response_url post; returns (HTTP status, body) as Slack answers it."""
     if hook is None:
         return 404, "no_service"
@@ -56,7 +54,7 @@ def handle_webhook(fake: FakeSlack, hook: ResponseUrl | None, body: bytes) -> tu
     return 200, "ok"
 
 
-def _replace_original(fake: FakeSlack, hook: ResponseUrl, text: str, blocks: list[dict]) -> tuple[int, str]:
+def _replace_original(fake: SlackWorld, hook: ResponseUrl, text: str, blocks: list[dict]) -> tuple[int, str]:
     if hook.ephemeral_ts:
         for eph in fake.ephemeral_log:
             if eph.ts == hook.ephemeral_ts:
@@ -71,7 +69,7 @@ def _replace_original(fake: FakeSlack, hook: ResponseUrl, text: str, blocks: lis
     return 200, "ok"
 
 
-def _delete_original(fake: FakeSlack, hook: ResponseUrl) -> tuple[int, str]:
+def _delete_original(fake: SlackWorld, hook: ResponseUrl) -> tuple[int, str]:
     if hook.ephemeral_ts:
         for eph in fake.ephemeral_log:
             if eph.ts == hook.ephemeral_ts:

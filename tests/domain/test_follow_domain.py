@@ -7,9 +7,7 @@ follow to a final summary told once, cancel a running request's sessions."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
@@ -17,16 +15,12 @@ from bot.workflow.follower import Follower
 from bot.workflow.model import Outcome, Request, RequestState
 from bot.workflow.service import RequestService
 from tests.domain.fakes import UNAVAILABLE, FakeSessions, RecordingNotifier
-from tests.workflow.factories import APPROVER, make_draft, make_service
+from tests.workflow.factories import APPROVER, make_domain_service, make_draft
 
 
 @pytest.fixture
-async def service(tmp_path: Path) -> AsyncIterator[RequestService]:
-    service, store = await make_service(tmp_path / "audit.db")
-    try:
-        yield service
-    finally:
-        await store.close()
+def service() -> RequestService:
+    return make_domain_service()[0]
 
 
 def follower_for(service: RequestService, sessions: FakeSessions, notifier: RecordingNotifier) -> Follower:

@@ -4,21 +4,19 @@ the group id until ImmyBot has created them (bounded), and never posts the run a
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
-from bot.store import Store
 from bot.workflow.follower import Follower
 from bot.workflow.model import Outcome, Request, RequestState, SessionInfo
 from bot.workflow.schedule import Schedule
 from bot.workflow.service import RequestService
-from tests.domain.fakes import FakeSessions, RecordingNotifier
+from tests.domain.fakes import FakeSessions, InMemoryStore, RecordingNotifier
 from tests.domain.test_follow_domain import approved, follower_for, until
-from tests.workflow.factories import APPROVER, make_draft, make_policy, make_service
+from tests.workflow.factories import APPROVER, make_domain_service, make_draft, make_policy
 
 
 @dataclass
@@ -38,12 +36,8 @@ class SlowToCreate(FakeSessions):
 
 
 @pytest.fixture
-async def service(tmp_path: Path) -> AsyncIterator[RequestService]:
-    service, store = await make_service(tmp_path / "audit.db")
-    try:
-        yield service
-    finally:
-        await store.close()
+def service() -> RequestService:
+    return make_domain_service()[0]
 
 
 async def test_sessions_created_late_are_found_without_a_second_post(service: RequestService) -> None:
@@ -74,10 +68,10 @@ async def test_sessions_that_never_appear_end_the_lookup(service: RequestService
     assert sessions.lookups == follower.starter.find_attempts
 
 
-async def test_a_scheduled_run_is_not_given_up_before_its_time(tmp_path: Path) -> None:
+async def test_a_scheduled_run_is_not_given_up_before_its_time() -> None:
     """Both wait forever; max_wait is tiny: the run for now times out, the one for in two hours keeps waiting.
     The service pins the schedule on the same (real) clock the follower reads."""
-    store = await Store.open(tmp_path / "real-clock.db")
+    store = InMemoryStore()
     service = RequestService(store, make_policy(), clock=lambda: datetime.now(UTC))
     sessions = FakeSessions(scripts={1: ["Pending"]})
     follower = Follower(service, sessions, RecordingNotifier(), poll_seconds=0.01, max_wait=timedelta(seconds=0.2),

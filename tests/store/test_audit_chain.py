@@ -14,7 +14,7 @@ from bot.store import Store
 from bot.store.audit import GENESIS_HASH, AuditEntry, verify_rows
 from bot.store.audit_cli import verify, verify_file
 from bot.workflow.service import RequestService
-from tests.store.backends import Backend, sqlite_only
+from tests.store.backends import Backend, adapter_only, sqlite_only
 from tests.workflow.factories import APPROVER, make_draft
 
 
@@ -42,6 +42,7 @@ async def test_hash_is_spec_exact(service: RequestService) -> None:
     assert row["decision_reason"] is None and row["immybot_session_ids"] is None
 
 
+@adapter_only
 async def test_triggers_refuse_update_and_delete(svc_store: tuple[RequestService, Store], backend: Backend) -> None:
     service, store = svc_store
     await service.submit(make_draft())
@@ -55,12 +56,14 @@ async def test_triggers_refuse_update_and_delete(svc_store: tuple[RequestService
     assert len(await service.audit_rows()) == 1
 
 
+@adapter_only  # `audit verify` on the database
 async def test_intact_log_verifies(backend: Backend, capsys: pytest.CaptureFixture[str]) -> None:
     db = await _log_with_rows(backend)
     assert await verify(db) == 0
     assert capsys.readouterr().out.strip() == "OK: 8 rows"
 
 
+@adapter_only
 @pytest.mark.parametrize(
     ("statements", "expected"),
     [

@@ -10,7 +10,7 @@ from bot.workflow.errors import IllegalTransition
 from bot.workflow.model import RequestState
 from bot.workflow.service import RequestService
 from tests.conftest import REPO
-from tests.store.backends import Backend
+from tests.store.backends import Backend, adapter_only
 from tests.workflow.factories import APPROVER, make_draft, make_policy
 
 
@@ -32,6 +32,7 @@ async def test_fifty_concurrent_tasks_one_winner(service: RequestService) -> Non
     assert sum(wins) == 1 and await _approved_rows(service) == 1
 
 
+@adapter_only  # processes sharing a database
 async def test_fifty_attempts_from_two_processes_one_winner(backend: Backend) -> None:
     db = backend.target
     service, store = await backend.service()
@@ -60,6 +61,7 @@ async def test_fifty_attempts_from_two_processes_one_winner(backend: Backend) ->
     assert (await backend.verify()).ok
 
 
+@adapter_only
 async def test_writer_killed_mid_transaction(backend: Backend) -> None:
     db = backend.target
     proc = await asyncio.create_subprocess_exec(

@@ -17,8 +17,10 @@ from bot.store.audit import FIELDS, verify_rows
 from bot.store.audit_cli import export, open_readonly, write_export
 from tests.conftest import REPO
 from tests.hostile_csv import HOSTILE_CELLS, read_csv
-from tests.store.backends import Backend
+from tests.store.backends import Backend, adapter_only
 from tests.workflow.factories import APPROVER, Clock, make_draft
+
+pytestmark = adapter_only  # `audit export` reads the database itself
 
 
 async def _db(tmp_path: Path, backend: Backend | None = None) -> Path:

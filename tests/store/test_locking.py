@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 import threading
 from pathlib import Path
@@ -84,6 +85,24 @@ async def test_a_writer_cancelled_while_begin_waits_leaves_no_transaction_open(t
         await asyncio.to_thread(holder.join, 5)
         request = await service.submit(make_draft())  # would fail: "cannot start a transaction within a transaction"
         assert request.id == 1
+        assert not st._conn.in_transaction
+    finally:
+        await st.close()
+
+
+async def test_a_reader_cancelled_while_begin_is_queued_leaves_no_transaction_open(tmp_path: Path) -> None:
+    """The same for a read: a follower stopped while a read's BEGIN sits on aiosqlite's thread must not leave
+    the connection inside a transaction (its successor's first read failed with "within a transaction")."""
+    service, st = await make_service(tmp_path / "a.db")
+    try:
+        request = await service.submit(make_draft())
+        for _ in range(20):
+            reading = asyncio.create_task(service.get(request.id))
+            await asyncio.sleep(0)  # the read now awaits its BEGIN on the worker thread
+            reading.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reading
+            assert (await service.get(request.id)).id == request.id
         assert not st._conn.in_transaction
     finally:
         await st.close()

@@ -18,6 +18,7 @@ from bot.workflow.model import (
 )
 from bot.workflow.policy import Policy
 from bot.workflow.service import RequestService
+from tests.domain.fakes import InMemoryStore
 
 APPROVER = "UAPPROVER"
 APPROVER2 = "UAPPROVER2"
@@ -90,4 +91,10 @@ def make_policy(groups: FakeGroups | None = None, **overrides: object) -> Policy
 
 async def make_service(path: Path, clock: Clock | None = None, **policy: object) -> tuple[RequestService, Store]:
     store = await Store.open(path)
+    return RequestService(store, make_policy(**policy), clock=clock or Clock()), store
+
+
+def make_domain_service(clock: Clock | None = None, **policy: object) -> tuple[RequestService, InMemoryStore]:
+    """The service on the in-memory store port (tests/store runs the store suite on it and on SQLite)."""
+    store = InMemoryStore()
     return RequestService(store, make_policy(**policy), clock=clock or Clock()), store

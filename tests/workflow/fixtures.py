@@ -1,15 +1,14 @@
-"""Store and service fixtures shared by the workflow and store tests."""
+"""Store and service fixtures shared by the workflow and store tests.
+
+The domain's tests run on the in-memory store port; tests/store overrides `svc_store` with each real backend."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
 
-from bot.store import Store
 from bot.workflow.service import RequestService
-from tests.workflow.factories import Clock, make_service
+from tests.domain.fakes import InMemoryStore
+from tests.workflow.factories import Clock, make_domain_service
 
 
 @pytest.fixture
@@ -18,14 +17,12 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-async def svc_store(tmp_path: Path, clock: Clock) -> AsyncIterator[tuple[RequestService, Store]]:
-    service, store = await make_service(tmp_path / "audit.db", clock)
-    yield service, store
-    await store.close()
+def svc_store(clock: Clock) -> tuple[RequestService, InMemoryStore]:
+    return make_domain_service(clock)
 
 
 @pytest.fixture
-def service(svc_store: tuple[RequestService, Store]) -> RequestService:
+def service(svc_store: tuple[RequestService, InMemoryStore]) -> RequestService:
     return svc_store[0]
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
@@ -20,9 +19,9 @@ from tests.workflow.factories import (
     STRANGER,
     Clock,
     FakeGroups,
+    make_domain_service,
     make_draft,
     make_policy,
-    make_service,
 )
 
 
@@ -73,8 +72,8 @@ def test_from_settings(valid_env: dict[str, str], monkeypatch: pytest.MonkeyPatc
     assert policy.allow_self_approval is False
 
 
-async def test_submission_refusals_are_audited(tmp_path: Path) -> None:
-    service, store = await make_service(tmp_path / "a.db", requester_users={REQUESTER}, max_targets=3)
+async def test_submission_refusals_are_audited() -> None:
+    service, store = make_domain_service(requester_users={REQUESTER}, max_targets=3)
     try:
         with pytest.raises(NotAllowed):
             await service.submit(make_draft(requester=STRANGER))
@@ -101,8 +100,8 @@ async def test_submission_refusals_are_audited(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("self_approval", [False, True])
-async def test_self_approval(tmp_path: Path, self_approval: bool) -> None:
-    service, store = await make_service(tmp_path / "a.db", allow_self_approval=self_approval)
+async def test_self_approval(self_approval: bool) -> None:
+    service, store = make_domain_service(allow_self_approval=self_approval)
     try:
         request = await service.submit(make_draft(requester=APPROVER))
         if self_approval:
@@ -151,8 +150,8 @@ async def test_preview_by_approver_is_auto_approved(service: RequestService) -> 
     assert (await service.submit(make_draft(requester=APPROVER))).state is RequestState.PENDING  # not preview
 
 
-async def test_preview_by_group_approver_too(tmp_path: Path) -> None:
-    service, store = await make_service(tmp_path / "a.db", Clock())
+async def test_preview_by_group_approver_too() -> None:
+    service, store = make_domain_service(Clock())
     try:
         request = await service.submit(make_draft(requester=GROUP_MEMBER, preview=True))
         assert request.auto_approved

@@ -6,16 +6,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
 from bot.policy_file import parse_policy
-from bot.store import Store
 from bot.workflow.approvals import AlreadyApproved, ReminderTick
 from bot.workflow.errors import InvalidSubmission, NotAllowed
 from bot.workflow.model import Computer, Draft, Targets
 from bot.workflow.service import RequestService
+from tests.domain.fakes import InMemoryStore
 from tests.workflow.factories import APPROVER, APPROVER2, REQUESTER, Clock, FakeGroups, make_draft, make_policy
 
 ONCALL = "U0ONCALL"
@@ -43,15 +42,15 @@ def contoso(draft_requester: str = REQUESTER, tenant: str = "Contoso Ltd") -> Dr
 
 
 @pytest.fixture
-async def world(tmp_path: Path) -> AsyncIterator[tuple[RequestService, Store, Clock, FakeGroups]]:
+async def world() -> AsyncIterator[tuple[RequestService, InMemoryStore, Clock, FakeGroups]]:
     clock, groups = Clock(), FakeGroups({"S0LEADS": {"U0LEAD"}})
-    store = await Store.open(tmp_path / "audit.db")
+    store = InMemoryStore()
     policy = make_policy(groups, doc=parse_policy(POLICY), approval_channel="C0APPROVALS")
     yield RequestService(store, policy, clock=clock), store, clock, groups
     await store.close()
 
 
-async def test_reminders_survive_a_restart_and_escalation_lets_the_contact_decide(world, tmp_path: Path) -> None:
+async def test_reminders_survive_a_restart_and_escalation_lets_the_contact_decide(world) -> None:
     service, store, clock, groups = world
     request = await service.submit(contoso())
     policy = make_policy(groups, doc=parse_policy(POLICY))
@@ -63,7 +62,7 @@ async def test_reminders_survive_a_restart_and_escalation_lets_the_contact_decid
     # a new process (a new tick, nothing in memory) neither repeats the first reminder...
     assert await ReminderTick(store, policy, clock).tick() == []
     await store.close()
-    store = await Store.open(tmp_path / "audit.db")
+    store = store.sibling()  # a restarted process: the same durable state, nothing else
     try:
         clock.advance(minutes=30)  # ...nor loses the second; the escalation comes right after it
         second = await ReminderTick(store, policy, clock).tick()

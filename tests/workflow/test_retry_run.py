@@ -6,25 +6,24 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
-from bot.store import Store
 from bot.workflow.errors import RequestNotFound
 from bot.workflow.model import Request, RequestState, SessionInfo
 from bot.workflow.retry import RetryRefusal
 from bot.workflow.retry_run import FollowUps, failed_computers
 from bot.workflow.service import RequestService
+from tests.domain.fakes import InMemoryStore
 from tests.workflow.factories import (
     APPROVER,
     GROUP_MEMBER,
     REQUESTER,
     STRANGER,
     Clock,
+    make_domain_service,
     make_draft,
     make_policy,
-    make_service,
 )
 
 
@@ -40,9 +39,9 @@ async def _finished(service: RequestService, statuses: list[str]) -> Request:
 
 
 @pytest.fixture
-async def parts(tmp_path: Path) -> AsyncIterator[tuple[RequestService, Store, FollowUps, Clock]]:
+async def parts() -> AsyncIterator[tuple[RequestService, InMemoryStore, FollowUps, Clock]]:
     clock = Clock()
-    service, store = await make_service(tmp_path / "a.db", clock)
+    service, store = make_domain_service(clock)
     followups = FollowUps(store, make_policy(), retry_window=timedelta(hours=1.5), clock=clock)
     yield service, store, followups, clock
     await store.close()

@@ -14,7 +14,7 @@ from bot.workflow.policy import Policy
 from bot.workflow.service import RequestService
 
 if TYPE_CHECKING:
-    from bot.immybot.client import ImmyBotClient
+    from bot.slack.computer_port import ComputerPort
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,6 @@ class CommandsDeps:
     policy: Policy
     client: AsyncWebClient
     catalog: CatalogPort
-    computers: ImmyBotClient  # `/immy status` reads one computer live
+    computers: ComputerPort  # `/immy status` reads one computer live
     audit_csv: Callable[[list[dict[str, Any]]], str]  # audit rows as `audit export --format csv` writes them
     modal: RequestsDeps  # `/immy` opens the request modal
