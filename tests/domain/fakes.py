@@ -82,7 +82,7 @@ class FakeSessions:
 
 
 @dataclass
-class RecordingNotifier:
+class RecordingReporter:
     """The Reporter port: remembers every step it was told, in order."""
 
     steps: list[tuple[str, int]] = field(default_factory=list)
@@ -107,6 +107,9 @@ class RecordingNotifier:
 
     async def resume_summaries(self, lifecycle: Lifecycle, sessions: SessionsPort) -> None:
         self.steps.append(("resume_summaries", 0))
+
+    async def recover_summary(self, request: Request, sessions: SessionsPort) -> None:
+        self.steps.append(("recover_summary", request.id))
 
 
 UNAVAILABLE = BackendUnavailable("ImmyBot is down (a test)")

@@ -14,7 +14,7 @@ import pytest
 from bot.workflow.follower import Follower
 from bot.workflow.model import Outcome, Request, RequestState
 from bot.workflow.service import RequestService
-from tests.domain.fakes import UNAVAILABLE, FakeSessions, RecordingNotifier
+from tests.domain.fakes import UNAVAILABLE, FakeSessions, RecordingReporter
 from tests.workflow.factories import APPROVER, make_domain_service, make_draft
 
 
@@ -23,7 +23,7 @@ def service() -> RequestService:
     return make_domain_service()[0]
 
 
-def follower_for(service: RequestService, sessions: FakeSessions, notifier: RecordingNotifier) -> Follower:
+def follower_for(service: RequestService, sessions: FakeSessions, notifier: RecordingReporter) -> Follower:
     return Follower(service, sessions, notifier, poll_seconds=0.01, max_wait=timedelta(seconds=30),
                     start_backoff_base=0.001, start_backoff_cap=0.004)
 
@@ -44,7 +44,7 @@ async def until(service: RequestService, request_id: int, *states: RequestState)
 
 async def test_an_approved_request_starts_once_is_followed_and_summarised_once(service: RequestService) -> None:
     sessions = FakeSessions(scripts={1: ["Running", "Passed"], 2: ["Running", "Running", "Failed"]})
-    notifier = RecordingNotifier()
+    notifier = RecordingReporter()
     follower = follower_for(service, sessions, notifier)
     await follower.start()
     try:
@@ -64,7 +64,7 @@ async def test_an_approved_request_starts_once_is_followed_and_summarised_once(s
 
 async def test_immybot_down_at_start_is_retried_and_said_once(service: RequestService) -> None:
     sessions = FakeSessions(start_failures=[UNAVAILABLE, UNAVAILABLE, UNAVAILABLE])
-    notifier = RecordingNotifier()
+    notifier = RecordingReporter()
     follower = follower_for(service, sessions, notifier)
     await follower.start()
     try:
@@ -82,7 +82,7 @@ async def test_immybot_down_at_start_is_retried_and_said_once(service: RequestSe
 
 async def test_cancelling_a_running_request_cancels_its_sessions(service: RequestService) -> None:
     sessions = FakeSessions(scripts={1: ["Running"], 2: ["Running"]})
-    notifier = RecordingNotifier()
+    notifier = RecordingReporter()
     follower = follower_for(service, sessions, notifier)
     await follower.start()
     try:

@@ -7,17 +7,16 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
 from bot.policy_file import parse_policy
-from bot.store import Store
 from bot.workflow.approvals import AlreadyApproved, ReminderTick
 from bot.workflow.errors import IllegalTransition, NotAllowed
 from bot.workflow.model import RequestState, SessionInfo
 from bot.workflow.policy import Policy
 from bot.workflow.service import RequestService
+from tests.domain.fakes import InMemoryStore
 from tests.domain.notifier_fakes import RecordingNotifier, RecordingRuns
 from tests.workflow.factories import APPROVER, APPROVER2, REQUESTER, STRANGER, Clock, make_draft, make_policy
 
@@ -38,29 +37,29 @@ class Rig:
     service: RequestService
     notifier: RecordingNotifier
     runs: RecordingRuns
-    store: Store
+    store: InMemoryStore
     clock: Clock
     policy: Policy
 
 
-async def _rig(path: Path, **policy: object) -> Rig:
+async def _rig(**policy: object) -> Rig:
     clock, notifier, runs = Clock(), RecordingNotifier(), RecordingRuns()
-    store = await Store.open(path)
+    store = InMemoryStore()
     built = make_policy(**policy)
     service = RequestService(store, built, clock=clock).telling(notifier, runs)
     return Rig(service, notifier, runs, store, clock, built)
 
 
 @pytest.fixture
-async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
-    built = await _rig(tmp_path / "steps.db")
+async def rig() -> AsyncIterator[Rig]:
+    built = await _rig()
     yield built
     await built.store.close()
 
 
 @pytest.fixture
-async def two(tmp_path: Path) -> AsyncIterator[Rig]:
-    built = await _rig(tmp_path / "two.db", doc=parse_policy(TWO_APPROVALS))
+async def two() -> AsyncIterator[Rig]:
+    built = await _rig(doc=parse_policy(TWO_APPROVALS))
     yield built
     await built.store.close()
 
@@ -201,9 +200,9 @@ async def test_reminders_are_told_once_per_tick_that_recorded_them(two: Rig) -> 
     assert reminded == [("remind",), ("remind", "escalate")]
 
 
-async def test_without_a_notifier_the_lifecycle_tells_nobody(tmp_path: Path) -> None:
+async def test_without_a_notifier_the_lifecycle_tells_nobody() -> None:
     """Tools and the follower use the silent service: every step works, nothing is told or started."""
-    store = await Store.open(tmp_path / "silent.db")
+    store = InMemoryStore()
     try:
         service = RequestService(store, make_policy())
         request = await service.submit(make_draft())

@@ -14,7 +14,7 @@ from bot.workflow.follower import Follower
 from bot.workflow.model import Outcome, Request, RequestState, SessionInfo
 from bot.workflow.schedule import Schedule
 from bot.workflow.service import RequestService
-from tests.domain.fakes import FakeSessions, InMemoryStore, RecordingNotifier
+from tests.domain.fakes import FakeSessions, InMemoryStore, RecordingReporter
 from tests.domain.test_follow_domain import approved, follower_for, until
 from tests.workflow.factories import APPROVER, make_domain_service, make_draft, make_policy
 
@@ -42,7 +42,7 @@ def service() -> RequestService:
 
 async def test_sessions_created_late_are_found_without_a_second_post(service: RequestService) -> None:
     sessions = SlowToCreate(hidden_lookups=3)  # 1 computer: found on the 4th lookup (of 8)
-    follower = follower_for(service, sessions, RecordingNotifier())
+    follower = follower_for(service, sessions, RecordingReporter())
     await follower.start()
     try:
         request = await approved(service, computers=1)
@@ -56,7 +56,7 @@ async def test_sessions_created_late_are_found_without_a_second_post(service: Re
 
 async def test_sessions_that_never_appear_end_the_lookup(service: RequestService) -> None:
     sessions = SlowToCreate(hidden_lookups=10_000)
-    follower = follower_for(service, sessions, RecordingNotifier())
+    follower = follower_for(service, sessions, RecordingReporter())
     await follower.start()
     try:
         request = await approved(service, computers=1)
@@ -74,7 +74,7 @@ async def test_a_scheduled_run_is_not_given_up_before_its_time() -> None:
     store = InMemoryStore()
     service = RequestService(store, make_policy(), clock=lambda: datetime.now(UTC))
     sessions = FakeSessions(scripts={1: ["Pending"]})
-    follower = Follower(service, sessions, RecordingNotifier(), poll_seconds=0.01, max_wait=timedelta(seconds=0.2),
+    follower = Follower(service, sessions, RecordingReporter(), poll_seconds=0.01, max_wait=timedelta(seconds=0.2),
                         start_backoff_base=0.001, start_backoff_cap=0.004)  # fmt: skip
     later = (datetime.now(UTC) + timedelta(hours=2)).strftime("%H:%M")
     await follower.start()
