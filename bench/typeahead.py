@@ -316,7 +316,8 @@ def scoped_policy(folder: str, tenants: list[dict[str, Any]], user: str) -> tupl
     return str(path), tenants_for(load_policy(path), user, frozenset())
 
 
-async def bench(small: bool, scale: int | None = None, policy: bool = False) -> dict[str, Any]:
+async def bench(small: bool, scale: int | None = None, policy: bool = False,
+                answer_cache: bool = True) -> dict[str, Any]:
     scale = scale or (10 if small else 1)
     sizes = {"global": 20_000 // scale, "local": 2_000 // scale, "computers": 50_000 // scale}
     n_queries, n_commands = 1000 // scale, 200 // scale
@@ -332,13 +333,14 @@ async def bench(small: bool, scale: int | None = None, policy: bool = False) -> 
     ws = seed_workspace(fake)
     result: dict[str, Any] = {"benchmark": "typeahead", "small": small, "catalog": sizes, "queries": n_queries,
                               "commands": n_commands, "concurrency": 50, "rounds": ROUNDS,
-                              "immybot_latency_ms": 400,
+                              "immybot_latency_ms": 400, "answer_cache": answer_cache,
                               "layout": "bot and floor (bare Bolt app on Bolt's aiohttp server) in child processes"}
     connector = aiohttp.TCPConnector(limit=100, keepalive_timeout=2)  # below both servers' keep-alive
     with tempfile.TemporaryDirectory(prefix="bench-typeahead-") as tmp:
         async with fake.serve(), immy_sandbox(Path(tmp), data=data) as sandbox:
             sandbox.immybot.faults.latency(0.4)
-            config = {"role": "bot", "tmp": tmp, "api_url": fake.api_url, "bot_token": fake.bot_token,
+            config = {"role": "bot", "answer_cache": answer_cache, "tmp": tmp, "api_url": fake.api_url,
+                      "bot_token": fake.bot_token,
                       "env": sandbox.env, "options_file": f"{tmp}/floor-options.json",
                       "modal_file": f"{tmp}/floor-modal.json"}
             ca = {"REQUESTS_CA_BUNDLE": sandbox.env["REQUESTS_CA_BUNDLE"]}
@@ -445,6 +447,10 @@ async def serve_bot(config: dict[str, Any]) -> None:
     from bot.runner import freeze_once_loaded
     from bot.services import running_bot
 
+    if not config.get("answer_cache", True):  # --no-answer-cache: a cache that keeps nothing
+        from bot.slack.requests.answers import AnswerCache
+
+        AnswerCache.__init__.__defaults__ = (0,)
     started = time.perf_counter()
     async with running_bot(settings_for(config), socket=False) as bot:
         await freeze_once_loaded(bot)  # as `immybot-slack run` does once its catalog is loaded
@@ -458,6 +464,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--small", action="store_true", help="10x smaller catalog and load")
     parser.add_argument("--scale", type=int, default=None, help="divide catalog and load by this (tests: 100)")
     parser.add_argument("--policy", action="store_true", help="also the computer typeahead with a 20-scope policy")
+    parser.add_argument("--no-answer-cache", action="store_true",
+                        help="the bot without its answer cache: every load searched, labelled and encoded")
     parser.add_argument("--serve", choices=("bot",), help=argparse.SUPPRESS)  # the bot's child process
     args = parser.parse_args(argv)
     import logging
@@ -468,7 +476,7 @@ def main(argv: list[str] | None = None) -> int:
 
         run_event_loop(serve_bot(json.loads(os.environ["BENCH_CONFIG"])))
         return 0
-    print(json.dumps(asyncio.run(bench(args.small, args.scale, args.policy))), flush=True)
+    print(json.dumps(asyncio.run(bench(args.small, args.scale, args.policy, not args.no_answer_cache))), flush=True)
     return 0
 
 

@@ -23,7 +23,7 @@ OPTIONS_LIMIT = 100
 class Typeahead:
     def __init__(self, deps: RequestsDeps, cache: AnswerCache | None = None) -> None:
         self.deps = deps
-        self.cache = cache or AnswerCache()
+        self.cache = cache if cache is not None else AnswerCache()  # an empty cache is falsy
 
     async def _typed(self, body: dict[str, Any]) -> tuple[str, str]:
         """(user, what was typed, capped); an empty query (no options at all) for someone not allowed
