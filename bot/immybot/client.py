@@ -245,10 +245,15 @@ class ImmyBotClient:
             found = [r for r in fallback if (r.primary_user_email or "").strip().casefold() == wanted]
         return found
 
-    async def get_computer(self, computer_id: int, *, include_primary_person: bool = True) -> ComputerDetail:
+    async def get_computer(self, computer_id: int, *, include_primary_person: bool = True,
+                           include_sessions: bool = False) -> ComputerDetail:
+        """One computer; ImmyBot sends its person and its sessions only when asked (`sessions` is null
+        otherwise, which reads as none)."""
         path = f"/api/v1/computers/{int(computer_id)}"
-        params = {"includePrimaryPerson": "true"} if include_primary_person else None
-        data = await self._http.request("GET", path, params=params)
+        params = {"includePrimaryPerson": "true"} if include_primary_person else {}
+        if include_sessions:
+            params["includeSessions"] = "true"
+        data = await self._http.request("GET", path, params=params or None)
         return _parse(_COMPUTER, with_id(data, int(computer_id)), f"GET {path}")
 
     async def tenants(self) -> list[Tenant]:

@@ -43,4 +43,5 @@ class ComputerView(Protocol):
 
 
 class ComputerPort(Protocol):
-    async def get_computer(self, computer_id: int, *, include_primary_person: bool = True) -> ComputerView: ...
+    async def get_computer(self, computer_id: int, *, include_primary_person: bool = True,
+                           include_sessions: bool = False) -> ComputerView: ...

@@ -8,7 +8,7 @@ import pytest
 
 from bot.slack.commands import ids as command_ids
 from tests.hostile_csv import HOSTILE_CELLS, read_csv
-from tests.slack_e2e.conftest import DIRECT_APPROVER, World
+from tests.slack_e2e.conftest import APPROVE, DIRECT_APPROVER, World
 from tests.slack_e2e.flows import request_via_modal, wait_state
 from tests.workflow.factories import make_draft
 
@@ -47,6 +47,22 @@ async def test_status_exact_partial_and_several(world: World) -> None:
     assert "CONTOSO-LT-0001" in listing
     await world.driver.slash(user, world.ws.ops_channel, "status <script>")
     await _reply(world, user, "&lt;script&gt;")
+
+
+async def test_status_shows_the_computers_last_immybot_session(world: World) -> None:
+    """ImmyBot sends a computer's sessions only when asked (`includeSessions=true`): the line would stay
+    empty against a real ImmyBot otherwise."""
+    request = await request_via_modal(world, world.ws.requester)
+    card = world.approval_card(request.id)
+    await world.driver.click(world.ws.approver, card.channel, card.ts, APPROVE)
+    running = await wait_state(world, request.id, "running", "finished", timeout=15)
+    computer = running.targets.computers[0]
+    newest = world.immy.immybot.store.for_computer(computer.id)[0].id
+    await world.driver.slash(world.ws.other, world.ws.ops_channel, f"status {computer.name}")
+    text = await _reply(world, world.ws.other, f"session {newest}")
+    assert computer.name in text
+    asked = world.immy.immybot.requests_to(f"/api/v1/computers/{computer.id}", "GET")
+    assert asked and asked[-1].query.get("includeSessions") == "true"
 
 
 async def test_cancel_pending_by_requester_and_refusal_for_others(world: World) -> None:

@@ -75,7 +75,8 @@ class Commands:
             text, blocks = matches_list(query, [r.name for r in (partial or rows)][:20])
             await respond(text=text, blocks=blocks, response_type="ephemeral")
             return
-        detail = await self.deps.computers.get_computer(chosen.id, include_primary_person=True)
+        detail = await self.deps.computers.get_computer(chosen.id, include_primary_person=True,
+                                                        include_sessions=True)  # for "last session"
         last = max(detail.sessions, key=lambda s: s.id, default=None)
         person = detail.primary_person
         primary = (person.display_name or person.email) if person else chosen.primary_user_email
