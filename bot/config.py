@@ -6,7 +6,6 @@ whose message is one line naming the variable; the CLI prints it and exits 2.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 import uuid
 from pathlib import Path
@@ -22,6 +21,8 @@ from pydantic import (
     model_validator,
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot.setting_values import check_database_url, split_ids, tls_off_loopback
 
 _SLACK_USER_OR_GROUP = re.compile(r"^[UWS][A-Z0-9]{2,}$")
 _SLACK_CHANNEL = re.compile(r"^[CGD][A-Z0-9]{2,}$")
@@ -46,60 +47,6 @@ CommaList = Annotated[tuple[str, ...], NoDecode]
 
 class SettingsError(Exception):
     """A setting is missing or malformed. `str(err)` is one line naming the variable."""
-
-
-def _split_ids(value: object) -> object:
-    if isinstance(value, str):
-        return tuple(part.strip() for part in value.split(",") if part.strip())
-    return value
-
-
-def check_database_url(value: object) -> object:
-    """DATABASE_URL: unset/empty, or a postgresql:// (postgres://) URL with a host or socket path.
-
-    The message never repeats the value: it may hold the password."""
-    if isinstance(value, SecretStr):
-        value = value.get_secret_value()
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    if not isinstance(value, str):
-        raise ValueError("must be a postgresql:// URL")
-    parts = urlsplit(value.strip())
-    if parts.scheme not in ("postgresql", "postgres"):
-        raise ValueError("must be a postgresql:// URL (e.g. postgresql://bot:PASSWORD@db.example:5432/immybot)")
-    try:
-        parts.port  # noqa: B018 - raises on a malformed port
-    except ValueError:
-        raise ValueError("the port is not a number") from None
-    if not parts.path.strip("/") and "dbname=" not in parts.query:
-        raise ValueError("name the database in the URL path (postgresql://user@host:5432/DBNAME)")
-    return value.strip()
-
-
-def _https_url(name: str, value: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ValueError(f"{value!r} is not an http(s) URL")
-    return value
-
-
-def _tls_off_loopback(name: str, value: str) -> None:
-    """A URL the bot sends a token to: https, or plain http to a loopback host (a local fake, a sidecar)."""
-    _https_url(name, value)
-    if urlsplit(value).scheme != "https" and not is_loopback_host(urlsplit(value).hostname):
-        raise ValueError(f"{value!r} must be https:// (plain http is allowed only for a loopback host)")
-
-
-def is_loopback_host(host: str | None) -> bool:
-    """127.0.0.0/8, ::1 or `localhost`: a host whose traffic never leaves the machine."""
-    if not host:
-        return False
-    if host.lower().rstrip(".") == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class Settings(BaseSettings):
@@ -192,7 +139,7 @@ class Settings(BaseSettings):
     @field_validator("slack_api_url")
     @classmethod
     def _api_url(cls, value: str) -> str:
-        _tls_off_loopback("SLACK_API_URL", value)  # the bot token goes with every call too
+        tls_off_loopback("SLACK_API_URL", value)  # the bot token goes with every call too
         return value if value.endswith("/") else value + "/"
 
     @field_validator("immybot_authority_host")
@@ -208,7 +155,7 @@ class Settings(BaseSettings):
     def _base_url(cls, value: str | None) -> str | None:
         if not value:
             return None
-        _tls_off_loopback("IMMYBOT_BASE_URL", value)  # the bearer token never crosses a network in clear
+        tls_off_loopback("IMMYBOT_BASE_URL", value)  # the bearer token never crosses a network in clear
         return value.rstrip("/")
 
     @field_validator("immybot_subdomain")
@@ -257,7 +204,7 @@ class Settings(BaseSettings):
     @field_validator("approvers", "requesters", mode="before")
     @classmethod
     def _split(cls, value: object) -> object:
-        return _split_ids(value)
+        return split_ids(value)
 
     @field_validator("approvers", "requesters")
     @classmethod

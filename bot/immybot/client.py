@@ -33,10 +33,11 @@ from bot.immybot.models import (
     SoftwarePayload,
     Tenant,
 )
+from bot.immybot.run_body import run_body
 from bot.immybot.session_logs import LogLine, last_lines, only_messages
 from bot.immybot.tolerant import Rows, parse, skipped, with_id
 from bot.immybot.transport import DEFAULT_TIMEOUT, ImmyBotHttp, RetryPolicy
-from bot.workflow.model import Catalog, DesiredState, RebootPreference, RunOptions, Software
+from bot.workflow.model import Catalog, DesiredState, RunOptions, Software
 from bot.workflow.schedule import Schedule
 
 log = logging.getLogger(__name__)
@@ -73,60 +74,6 @@ def _dx_rows(data: Any) -> Any:
     if isinstance(data, dict):
         return data.get("data") or []
     return data if data is not None else []
-
-
-def run_body(
-    *,
-    computer_ids: Iterable[int],
-    software: Software,
-    action: DesiredState,
-    options: RunOptions,
-    session_group_id: str,
-    schedule: Schedule | None = None,
-) -> dict[str, Any]:
-    """The `RunImmyServiceRequestBody` for one software item, string enums only.
-
-    `suppressRebootsDuringBusinessHours` is true unless the technician chose Force: ImmyBot lets
-    that flag silently override a Force reboot (API.md §8), and Force is an explicit choice.
-    End-user emails are off: the bot reports in Slack. `schedule` (default: now) sets when it runs.
-    """
-    return {
-        "computers": [{"computerId": int(cid)} for cid in computer_ids],
-        "maintenanceParams": {
-            "maintenanceIdentifier": str(software.id),
-            "maintenanceType": software.catalog.maintenance_type,
-            "desiredSoftwareState": action.value,
-            "repair": False,
-        },
-        "fullMaintenance": False,
-        "detectionOnly": options.preview,
-        "resolutionOnly": False,
-        "inventoryOnly": False,
-        "cacheOnly": False,
-        "useWinningDeployment": False,
-        "rebootPreference": options.reboot.value,
-        "suppressRebootsDuringBusinessHours": options.reboot is not RebootPreference.FORCE,
-        "offlineBehavior": options.offline.value,
-        "sendDetectionEmail": False,
-        "sendDetectionEmailWhenAllActionsAreCompliant": False,
-        "sendFollowUpEmail": False,
-        "sendFollowUpOnlyIfActionNeeded": False,
-        "skipBackgroundJob": False,
-        "sessionGroupId": session_group_id,
-        **schedule_fields(schedule or Schedule.now()),
-    }
-
-
-def schedule_fields(schedule: Schedule) -> dict[str, Any]:
-    """Every schedule property of the body, explicitly (ImmyBot's defaults are not ours to guess): the
-    domain's `run_fields` on top of "now" in ImmyBot's time zone handling."""
-    return {
-        "updateTime": None,
-        "timeZoneInfoId": None,
-        "useComputersTimezoneForExecution": False,
-        "scheduleExecutionAfterActiveHours": False,
-        **schedule.run_fields(),
-    }
 
 
 class ImmyBotClient:

@@ -25,7 +25,7 @@ from hypothesis_jsonschema import from_schema
 
 from bot.config import load_settings
 from bot.immybot.auth import _Fresh
-from bot.immybot.client import ImmyBotClient, run_body
+from bot.immybot.client import ImmyBotClient
 from bot.immybot.errors import ImmyBotError
 from bot.immybot.models import (
     ComputerDetail,
@@ -36,6 +36,7 @@ from bot.immybot.models import (
     SoftwareItem,
     Tenant,
 )
+from bot.immybot.run_body import run_body
 from bot.immybot.transport import RetryPolicy
 from bot.workflow.model import Catalog, DesiredState, OfflineBehavior, RebootPreference, RunOptions, Software
 from tests.conftest import OPENAPI, VALID_ENV, require_shared

@@ -13,7 +13,7 @@ import httpx
 import jsonschema
 import pytest
 
-from bot.immybot.client import run_body
+from bot.immybot.run_body import run_body
 from bot.workflow.model import Catalog, DesiredState, RunOptions, Software
 from immybot_slack_sandbox.immy_sandbox import SANDBOX_CLIENT_ID, immy_sandbox
 from immybot_slack_sandbox.immy_schema import ENUMS, PROPERTIES

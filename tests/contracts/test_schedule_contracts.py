@@ -18,10 +18,11 @@ from pydantic import TypeAdapter
 
 from bot.config import load_settings
 from bot.immybot.auth import _Fresh
-from bot.immybot.client import ImmyBotClient, run_body
+from bot.immybot.client import ImmyBotClient
 from bot.immybot.errors import ImmyUnexpectedContent
 from bot.immybot.models import MaintenanceAction
 from bot.immybot.port import action_facts
+from bot.immybot.run_body import run_body
 from bot.immybot.session_logs import LogLine, only_messages, parameter_values
 from bot.immybot.transport import RetryPolicy
 from bot.workflow.model import (

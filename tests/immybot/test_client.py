@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 from pydantic import TypeAdapter
 
-from bot.immybot.client import ImmyBotClient, run_body
+from bot.immybot.client import ImmyBotClient
 from bot.immybot.models import ComputerDetail, ComputerRow, MaintenanceAction, MaintenanceSession
+from bot.immybot.run_body import run_body
 from bot.workflow.model import (
     Catalog,
     DesiredState,
