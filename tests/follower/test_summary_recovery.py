@@ -8,6 +8,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
+from slack_sdk.web.async_client import AsyncWebClient
+
 from bot.immybot.port import ImmyBotSessions
 from bot.slack.reports import recovery
 from bot.slack.reports.reporter import SlackReporter
@@ -37,16 +39,17 @@ class DiesAt:
 
 
 @asynccontextmanager
-async def bot(rig: Rig, marks: recovery.Marks | None = None) -> AsyncIterator[tuple[Follower, SlackReporter]]:
+async def bot(rig: Rig, marks: recovery.Marks | None = None, *, client: AsyncWebClient | None = None,
+              poll_seconds: float = 0.05) -> AsyncIterator[tuple[Follower, SlackReporter]]:
     """A bot process: a reporter and a follower on the rig's store, fakes and clients; it resumes at start."""
 
     async def save(request_id: int, ref: MessageRef) -> None:
         await rig.service.set_cards(request_id, status_message=ref)
 
-    reporter = SlackReporter(rig.client, base_url=rig.immy.base_url, save_status_message=save,
+    reporter = SlackReporter(client or rig.client, base_url=rig.immy.base_url, save_status_message=save,
                              min_edit_interval=0.3, marks=marks or rig.service)  # fmt: skip
     sessions = ImmyBotSessions(rig.immy_client)
-    follower = Follower(rig.service, sessions, reporter, poll_seconds=0.05, max_wait=timedelta(seconds=30))
+    follower = Follower(rig.service, sessions, reporter, poll_seconds=poll_seconds, max_wait=timedelta(seconds=30))
     await follower.start()  # resumes the summaries a dead process left unposted
     try:
         yield follower, reporter
@@ -138,3 +141,25 @@ async def test_a_clean_run_leaves_nothing_to_recover(rig: Rig) -> None:
     async with bot(rig) as (_, reporter):
         assert not reporter.busy
     assert rig.slack.calls(REPLIES) == [] and len(rig.summaries(request)) == 1
+
+
+async def test_a_summary_whose_answer_was_lost_is_not_posted_again(rig: Rig) -> None:
+    """Slack posted the summary but its answer never came back (the client timed out): the retry reads
+    the thread first, finds the part there and does not post it a second time."""
+    await rig.follower.aclose()
+    a = rig.computers(1)[0]
+    rig.fake.script_computer(a.id, ["Created", "Running", "Running", "Passed"])
+    impatient = AsyncWebClient(token=rig.slack.bot_token, base_url=rig.slack.api_url, timeout=0.3)
+    async with bot(rig, client=impatient, poll_seconds=0.5) as (follower, _):  # retries 0.5 s after a failure
+        request = await rig.approved([a], kick=False)
+        follower.start_in_background(request.id)
+        await rig.slack.wait_until(lambda: rig.thread(request), timeout=10)  # the status message is up
+        rig.slack.latency("chat.postMessage", 0.6)  # Slack posts it after the client gave up waiting
+        await rig.slack.wait_until(lambda: rig.summaries(request), timeout=15)
+        rig.slack.latency("chat.postMessage", 0)
+        posted = recovery.POSTED.format(id=request.id)
+        async with asyncio.timeout(15):
+            while not await rig.service.claimed(posted):  # noqa: ASYNC110 - the retry ran to its end (a store: no event)
+                await asyncio.sleep(0.05)
+    assert len(rig.summaries(request)) == 1
+    assert rig.slack.calls(REPLIES)  # it looked before posting again

@@ -177,14 +177,20 @@ class SlackReporter:
         for index, (text, blocks) in enumerate(messages):
             if index in done.posted:
                 continue
-            await self._client.chat_postMessage(
-                channel=card.channel,
-                thread_ts=card.ts,
-                text=text,
-                blocks=blocks,
-                metadata={"event_type": SUMMARY_EVENT, "event_payload": {"request_id": request.id, "part": index,
-                                                                   "attempt": request.attempt}},
-            )
+            try:
+                await self._client.chat_postMessage(
+                    channel=card.channel,
+                    thread_ts=card.ts,
+                    text=text,
+                    blocks=blocks,
+                    metadata={"event_type": SUMMARY_EVENT, "event_payload": {"request_id": request.id,
+                                                                       "part": index, "attempt": request.attempt}},
+                )
+            except SlackApiError:
+                raise  # Slack answered: that part is not in the thread
+            except Exception:
+                done.checked = False  # no answer (a timeout, a dropped connection): the retry reads the thread first
+                raise
             done.posted.add(index)
         if limit is not None and not done.csv_sent:
             await self._client.files_upload_v2(
