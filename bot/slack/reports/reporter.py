@@ -193,14 +193,20 @@ class SlackReporter:
                 raise
             done.posted.add(index)
         if limit is not None and not done.csv_sent:
-            await self._client.files_upload_v2(
-                channel=card.channel,
-                thread_ts=card.ts,
-                content=summary_csv(results),
-                filename=ids.SUMMARY_CSV_FILENAME.format(id=recovery.summary_ref(request)),
-                title=f"{request.label} results",
-                request_file_info=False,
-            )
+            try:
+                await self._client.files_upload_v2(
+                    channel=card.channel,
+                    thread_ts=card.ts,
+                    content=summary_csv(results),
+                    filename=ids.SUMMARY_CSV_FILENAME.format(id=recovery.summary_ref(request)),
+                    title=f"{request.label} results",
+                    request_file_info=False,
+                )
+            except SlackApiError:
+                raise
+            except Exception:
+                done.checked = False  # as for a part: the file may be in the thread already
+                raise
             done.csv_sent = True
         if self._marks is not None:
             await self._marks.claim(recovery.POSTED.format(id=recovery.summary_ref(request)), recovery.MARK_TTL)
