@@ -164,8 +164,9 @@ async def build_services(settings: Settings) -> AsyncIterator[Services]:
             approvals_deps=ApprovalsDeps(service, client, home),
             home_deps=home,
             followups_deps=FollowUpsDeps(
-                FollowUps(store, policy, retry_window=timedelta(hours=settings.retry_window_hours), clock=utc_now),
-                client, session_log_messages(immybot), follower.start_in_background, settings.retry_window_hours),
+                FollowUps(store, policy, retry_window=timedelta(hours=settings.retry_window_hours), clock=utc_now,
+                          notifier=notifier, runs=follower),
+                client, session_log_messages(immybot), settings.retry_window_hours),
             dependency_errors=IMMYBOT_ERRORS,
         )
         await follower.start()

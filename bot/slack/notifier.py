@@ -18,6 +18,7 @@ from bot.slack import cards
 from bot.slack.approvals.preview_cards import PreviewCards
 from bot.slack.approvals.views import approval_added_text, escalation_text, reminder_text
 from bot.slack.observe import observe_request
+from bot.slack.reports.followup_views import retry_started_text
 from bot.slack.text import escape
 from bot.workflow.approvals import approvals_needed
 from bot.workflow.lifecycle import Lifecycle
@@ -111,6 +112,10 @@ class SlackNotifier:
             else:
                 text = escalation_text(request, sorted(reminders.escalate_to), reminders=reminders.repeat)
             await self._say_to_approvers(request, text)
+
+    async def retried(self, request: Request, computers: int, actor: str) -> None:
+        await self._say(request, retry_started_text(request, computers, actor))
+        await cards.refresh_cards(self._client, request)  # the cards show it running again
 
     async def preview_updated(self, request: Request) -> None:
         await self._previews.show(request)

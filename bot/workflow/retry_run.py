@@ -23,7 +23,7 @@ from bot.workflow.model import (
     RequestState,
 )
 from bot.workflow.policy import Policy
-from bot.workflow.ports import Clock, RequestStore
+from bot.workflow.ports import Clock, NoRuns, Notifier, RequestStore, Runs, Untold
 from bot.workflow.records import entry
 from bot.workflow.retry import PASSED, RetryRefusal
 
@@ -66,17 +66,29 @@ def failed_computers(request: Request) -> tuple[int, ...]:
 class FollowUps:
     """Retry failed and Show log's permission check, audited like every other decision."""
 
-    def __init__(self, store: RequestStore, policy: Policy, *, retry_window: timedelta, clock: Clock) -> None:
+    def __init__(self, store: RequestStore, policy: Policy, *, retry_window: timedelta, clock: Clock,
+                 notifier: Notifier | None = None, runs: Runs | None = None) -> None:
         self._store = store
         self._policy = policy
         self._window = retry_window
         self._clock = clock
+        self._notifier: Notifier = notifier or Untold()
+        self._runs: Runs = runs or NoRuns()
+
+    async def retry_failed(self, request_id: int, summary_attempt: int, actor: str) -> RetryAnswer:
+        """Run the computers of `summary_attempt` that did not pass again; the one call that moved the request
+        on starts the run, then tells it (a double click, a Slack retry, an older summary: nothing)."""
+        answer = await self._retry(request_id, summary_attempt, actor)
+        if answer.started:
+            self._runs.start_in_background(request_id)  # first: telling must not delay (or stop) the run
+            await self._notifier.retried(answer.request, len(answer.computers), actor)
+        return answer
 
     async def _may(self, request: Request, actor: str) -> bool:
         # the requester, whoever decided, or an approver of this request (its policy rule's, SPEC §6)
         return actor in (request.requester, request.decided_by) or await self._policy.may_decide(actor, request)
 
-    async def retry_failed(self, request_id: int, summary_attempt: int, actor: str) -> RetryAnswer:
+    async def _retry(self, request_id: int, summary_attempt: int, actor: str) -> RetryAnswer:
         async with self._store.read() as tx:
             found = await tx.get_request(request_id)
         if found is None:

@@ -68,6 +68,9 @@ class RecordingNotifier:
     async def final(self, request: Request, results: list[SessionResult]) -> None:
         self._record("final", request, len(results))
 
+    async def retried(self, request: Request, computers: int, actor: str) -> None:
+        self._record("retried", request, (computers, actor))
+
     async def resume_summaries(self, lifecycle: Lifecycle, sessions: SessionsPort) -> None:
         return None
 

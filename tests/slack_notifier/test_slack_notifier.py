@@ -16,7 +16,7 @@ from bot.policy_file import parse_policy
 from bot.slack.notifier import SlackNotifier
 from bot.store import Store
 from bot.workflow.model import Draft, Request, RequestState, SessionInfo
-from bot.workflow.ports import Notifier
+from bot.workflow.ports import Notifier, Untold
 from bot.workflow.reminder_schedule import ReminderStep
 from bot.workflow.service import RequestService
 from immybot_slack_sandbox.slack import FakeSlack
@@ -158,7 +158,7 @@ async def test_the_runs_steps_are_the_reporters(rig: Rig) -> None:
     assert rig.reporter.steps() == ["progress", "start_cancelled", "final"]
 
 
-@pytest.mark.parametrize("fake", [SlackNotifier, RecordingNotifier])
+@pytest.mark.parametrize("fake", [SlackNotifier, RecordingNotifier, Untold])
 def test_every_step_of_the_port_is_implemented(fake: type) -> None:
     """A step added to the domain's Notifier (or the Reporter it extends) must reach Slack and the
     recording fake: a missing one would only fail at run time, on the path that needs it."""

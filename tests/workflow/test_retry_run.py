@@ -15,6 +15,7 @@ from bot.workflow.retry import RetryRefusal
 from bot.workflow.retry_run import FollowUps, failed_computers
 from bot.workflow.service import RequestService
 from tests.domain.fakes import InMemoryStore
+from tests.domain.notifier_fakes import RecordingNotifier, RecordingRuns
 from tests.workflow.factories import (
     APPROVER,
     GROUP_MEMBER,
@@ -112,3 +113,21 @@ async def test_show_log_is_for_the_requester_and_approvers_and_this_requests_ses
     assert (await followups.may_see_log(first.id, 100, REQUESTER))[1]  # an earlier attempt's session
     refused = [r for r in await service.audit_rows(request_id=first.id) if r["event"] == "decision.refused"]
     assert refused[-1]["actor"] == STRANGER and refused[-1]["outcome"].startswith("show log")
+
+
+async def test_the_retry_that_happened_starts_its_run_and_is_told_once() -> None:
+    """Four clicks together, one retry: its run is set going, then the thread is told, once; refusals and
+    lost races start and tell nothing (they are answers to the clicker, given by the listener)."""
+    clock = Clock()
+    service, store = make_domain_service(clock)
+    notifier, runs = RecordingNotifier(), RecordingRuns()
+    followups = FollowUps(store, make_policy(), retry_window=timedelta(hours=1.5), clock=clock,
+                          notifier=notifier, runs=runs)
+    first = await _finished(service, ["Failed", "Passed", "Failed"])
+    answers = await asyncio.gather(*(followups.retry_failed(first.id, 1, who)
+                                     for who in (REQUESTER, APPROVER, STRANGER, REQUESTER)))  # fmt: skip
+    [started] = [a for a in answers if a.started]
+    assert runs.of(first.id) == ["start"]
+    told = [(step, detail) for step, rid, detail in notifier.told if rid == first.id]
+    assert told == [("retried", (2, started.request.retried_by))]
+    await store.close()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -22,5 +21,4 @@ class FollowUpsDeps:
     followups: FollowUps
     client: AsyncWebClient
     session_logs: SessionLogs
-    start_in_background: Callable[[int], None]
     retry_window_hours: float

@@ -21,7 +21,6 @@ from bot.slack.reports.followup_views import (
     log_message,
     log_sent_text,
     retry_refused_text,
-    retry_started_text,
     show_log_refused_text,
 )
 from bot.workflow.errors import BackendRejected, BackendUnavailable, RequestNotFound
@@ -75,10 +74,6 @@ class FollowUpButtons:
             return
         log.info("retry of %d computer(s) as attempt %d", len(answer.computers), answer.request.attempt,
                  extra={"request_id": request_id})  # fmt: skip
-        self.deps.start_in_background(request_id)  # first: Slack's answers must not delay the run
-        await cards.thread_reply(self.deps.client, answer.request,
-                                 retry_started_text(answer.request, len(answer.computers), click.user.id))
-        await cards.refresh_cards(self.deps.client, answer.request)  # the cards show it running again
 
     async def show_log(self, click: BlockActions) -> None:
         pair = _pair(click.actions[0])
