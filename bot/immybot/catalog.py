@@ -60,6 +60,11 @@ def freeze_startup_heap() -> None:
         gc.freeze()
 
 
+# A first load serves partial tables until they reach this size: a larger one would still be held while
+# the final table is built (two big tables at once: the load's peak memory), and the first answers
+# (the goal: within seconds) come from the small ones.
+PARTIAL_ROWS_MAX = 16_000
+
 class CatalogSource(Protocol):
     async def list_software(self, catalog: Catalog) -> list[SoftwareItem]: ...
 
@@ -165,7 +170,8 @@ class CatalogCache:
 
     async def _load_computers(self, source: CatalogSource) -> ComputerTable:
         """Every page into columns; on a first load, tables of what has arrived are served meanwhile:
-        one is built (in a thread) whenever the rows have doubled since the last and none is building."""
+        one is built (in a thread) whenever the rows have doubled since the last and none is building,
+        up to `PARTIAL_ROWS_MAX` rows."""
         columns = ComputerColumns()
         serve_partial = self._snapshot.loaded_at is None
         building: asyncio.Task[None] | None = None
@@ -181,7 +187,8 @@ class CatalogCache:
             async for page in pages() if pages is not None else _one_page(source):
                 columns.add(page)
                 del page
-                if serve_partial and (building is None or building.done()) and len(columns) >= 2 * served:
+                if serve_partial and served < PARTIAL_ROWS_MAX and (building is None or building.done()) \
+                        and len(columns) >= 2 * served:
                     served = len(columns)
                     building = asyncio.create_task(serve(columns.frozen()), name="catalog-partial")
             if building is not None:

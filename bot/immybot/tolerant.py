@@ -9,7 +9,9 @@ in `immybot_slack_immybot_rows_skipped_total{route}`; it never fails the list it
 
 from __future__ import annotations
 
+import json
 import logging
+from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
@@ -35,6 +37,7 @@ class Rows(Generic[T]):
         self._list: TypeAdapter[list[T]] = TypeAdapter(list[row_type])
         self._row: TypeAdapter[T] = TypeAdapter(row_type)
         self._usable = usable  # an extra test of a validated row (e.g. `id is not None`)
+        self.json_loads = slim_loads(_read_keys(row_type))
 
     def parse(self, data: Any, route: str) -> list[T]:
         if data is None:
@@ -61,6 +64,32 @@ class Rows(Generic[T]):
             kept.append(row)
         skipped(route, len(reasons), reasons[0])
         return kept
+
+
+def _read_keys(row_type: Any) -> frozenset[str]:
+    """Every JSON key a row's fields are read from: field names and their validation aliases."""
+    fields = getattr(row_type, "model_fields", None) or getattr(row_type, "__pydantic_fields__", {})
+    keys: set[str] = set(fields)
+    for info in fields.values():
+        for alias in (info.alias, info.validation_alias):
+            if isinstance(alias, str):
+                keys.add(alias)
+            elif alias is not None:  # AliasChoices
+                keys.update(choice for choice in alias.choices if isinstance(choice, str))
+    return frozenset(keys)
+
+
+def slim_loads(keys: frozenset[str]) -> Callable[[bytes], Any]:
+    """`json.loads` that keeps of each row (an object with an `id`) only the keys a row is read from.
+
+    ImmyBot sends every property of a row, nulls included: 20,000 software items are 30 MB of JSON and
+    became 56 MB of dicts through a plain `json.loads`, the first load's peak. Each row's full dict is
+    dropped as soon as it is parsed; what is kept reads exactly as before (the models ignore the rest)."""
+
+    def slim(row: dict[str, Any]) -> dict[str, Any]:
+        return {key: row[key] for key in keys if key in row} if "id" in row else row
+
+    return lambda content: json.loads(content, object_hook=slim)
 
 
 def skipped(route: str, count: int, first_reason: str) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import http.cookiejar
 import json
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -104,7 +105,10 @@ class ImmyBotHttp:
         params: dict[str, Any] | None = None,
         json_body: Any = None,
         idempotent: bool = True,
+        decode: Callable[[bytes], Any] | None = None,
     ) -> Any:
+        """The answer's JSON; `decode` reads the body's bytes instead of `json.loads` (a `ValueError` from it
+        means the body is not JSON)."""
         route = f"{method} {path}"
         url = f"{self.base_url}{path}"
 
@@ -128,7 +132,7 @@ class ImmyBotHttp:
             if status >= 500:
                 failure = ImmyUnavailable(f"ImmyBot at {url} answered {status}", url=url)
                 raise failure if idempotent else _SentOnce(failure)
-            return _decode(response, route)
+            return _decode(response, route, decode)
 
         def retried(attempt_number: int, error: BaseException, delay: float) -> None:
             log.warning("immybot request retried", extra={
@@ -149,7 +153,7 @@ class _SentOnce(Exception):
         self.error = error
 
 
-def _decode(response: httpx.Response, route: str) -> Any:
+def _decode(response: httpx.Response, route: str, decode: Callable[[bytes], Any] | None = None) -> Any:
     status = response.status_code
     if status in (401, 403):
         raise ImmyForbidden(f"ImmyBot refused the bot's token on {route} ({status}), even after a fresh token")
@@ -166,6 +170,6 @@ def _decode(response: httpx.Response, route: str) -> Any:
     if content_type and not any(kind in content_type for kind in ("json", "text/plain")):
         raise ImmyUnexpectedContent(route, f"Content-Type {content_type}, not JSON")
     try:
-        return json.loads(response.content)
+        return (decode or json.loads)(response.content)
     except ValueError:
         raise ImmyUnexpectedContent(route, "a body that is not valid JSON") from None

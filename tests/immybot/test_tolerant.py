@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import json
+
 from bot import metrics
 from bot.immybot.client import ImmyBotClient
 from bot.workflow.model import Catalog
@@ -44,3 +46,25 @@ async def test_null_lists_from_immybot_are_empty(immy: ImmySandbox, immy_client:
     assert detail.sessions == [] and detail.name
     run = await immy_client.list_software(Catalog.LOCAL)
     assert run
+
+
+def test_slim_loading_reads_rows_exactly_as_plain_json_does() -> None:
+    """ImmyBot sends every property of a row; the client's decoder keeps only the keys a row is read from
+    (field names and aliases), which must not change a single row that is read or skipped."""
+    from bot.immybot.client import _ROWS, _SOFTWARE
+
+    software = [
+        {"id": 1, "name": "Google Chrome", "softwareTableName": None, "notes": "x" * 500, "iconMediaId": None},
+        {"id": None, "name": "no id"},
+        {"name": "id absent", "licenseType": 2},
+        {"id": 3, "name": None, "nested": {"id": 9, "secret": "kept out"}},
+    ]
+    computers = {"data": [{"id": 7, "computerName": "PC-7", "tenantId": 2, "tenantName": "Contoso",
+                           "isOnline": None, "primaryUserEmail": "a@contoso.com", "serialNumber": "S"},
+                          {"computerName": "no id at all"}], "totalCount": -1}
+    for rows, body in ((_SOFTWARE, software), (_ROWS, computers["data"])):
+        content = json.dumps(body).encode()
+        assert rows.parse(rows.json_loads(content), "GET x") == rows.parse(json.loads(content), "GET x")
+    slim = _SOFTWARE.json_loads(json.dumps(software).encode())
+    assert slim[0] == {"id": 1, "name": "Google Chrome"} and slim[2] == software[2]  # no id: kept whole
+    assert _ROWS.json_loads(json.dumps(computers).encode())["totalCount"] == -1  # the envelope is untouched
