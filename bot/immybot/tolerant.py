@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any, Generic, TypeVar
 
 from pydantic import TypeAdapter, ValidationError
 
 from bot import metrics
 from bot.immybot.errors import ImmyUnexpectedContent
+from bot.immybot.json_stream import array_items
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,18 @@ class Rows(Generic[T]):
         self._list: TypeAdapter[list[T]] = TypeAdapter(list[row_type])
         self._row: TypeAdapter[T] = TypeAdapter(row_type)
         self._usable = usable  # an extra test of a validated row (e.g. `id is not None`)
-        self.json_loads = slim_loads(_read_keys(row_type))
+        self._keys = _read_keys(row_type)
+        self.json_loads = slim_loads(self._keys)
+
+    async def from_stream(self, chunks: AsyncIterator[bytes], route: str) -> Any:
+        """The answer read as it arrives (`ImmyBotHttp.request(stream=...)`): each row, once parsed, keeps
+        only the keys it is read from; `parse` then reads the rows as from any other answer."""
+        keys = self._keys
+
+        def keep(row: Any) -> Any:
+            return {key: row[key] for key in keys if key in row} if isinstance(row, dict) and "id" in row else row
+
+        return await array_items(chunks, keep, route)
 
     def parse(self, data: Any, route: str) -> list[T]:
         if data is None:

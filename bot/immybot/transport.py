@@ -15,7 +15,7 @@ from __future__ import annotations
 import http.cookiejar
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -106,16 +106,22 @@ class ImmyBotHttp:
         json_body: Any = None,
         idempotent: bool = True,
         decode: Callable[[bytes], Any] | None = None,
+        stream: Callable[[AsyncIterator[bytes]], Awaitable[Any]] | None = None,
     ) -> Any:
         """The answer's JSON; `decode` reads the body's bytes instead of `json.loads` (a `ValueError` from it
-        means the body is not JSON)."""
+        means the body is not JSON); `stream` reads a JSON answer's body as it arrives, chunk by chunk (a
+        list of 30 MB is never held whole)."""
         route = f"{method} {path}"
         url = f"{self.base_url}{path}"
 
         async def attempt() -> Any:
             try:
                 # The absolute URL: httpx parses it once instead of parsing and merging it onto base_url.
-                response = await self._http.request(method, url, params=params, json=json_body)
+                if stream is None:
+                    response = await self._http.request(method, url, params=params, json=json_body)
+                else:
+                    request = self._http.build_request(method, url, params=params, json=json_body)
+                    response = await self._http.send(request, stream=True)
             except _NEVER_SENT as error:
                 raise ImmyUnavailable(
                     f"ImmyBot at {url} is unreachable ({type(error).__name__})", url=url, fix=UNREACHABLE_FIX
@@ -125,14 +131,25 @@ class ImmyBotHttp:
             except httpx.TransportError as error:  # read/write timeouts, dropped connections
                 failure = ImmyUnavailable(f"ImmyBot at {url} did not answer ({type(error).__name__})", url=url)
                 raise (failure if idempotent else _SentOnce(failure)) from None
-            status = response.status_code
-            if status == 429:
-                hint = parse_retry_after(response.headers.get("Retry-After"))
-                raise ImmyRateLimited(f"ImmyBot is rate limiting {route} (429)", retry_after=hint)
-            if status >= 500:
-                failure = ImmyUnavailable(f"ImmyBot at {url} answered {status}", url=url)
-                raise failure if idempotent else _SentOnce(failure)
-            return _decode(response, route, decode)
+            try:
+                status = response.status_code
+                if status == 429:
+                    hint = parse_retry_after(response.headers.get("Retry-After"))
+                    raise ImmyRateLimited(f"ImmyBot is rate limiting {route} (429)", retry_after=hint)
+                if status >= 500:
+                    failure = ImmyUnavailable(f"ImmyBot at {url} answered {status}", url=url)
+                    raise failure if idempotent else _SentOnce(failure)
+                if stream is not None:
+                    if 200 <= status < 300 and "html" not in response.headers.get("Content-Type", "").lower():
+                        return await stream(response.aiter_bytes())
+                    await response.aread()  # an error, or a page where JSON belongs: read as any answer
+                return _decode(response, route, decode)
+            except httpx.TransportError as error:  # a streamed body that broke off
+                failure = ImmyUnavailable(f"ImmyBot at {url} broke off its answer ({type(error).__name__})", url=url)
+                raise (failure if idempotent else _SentOnce(failure)) from None
+            finally:
+                if stream is not None:
+                    await response.aclose()
 
         def retried(attempt_number: int, error: BaseException, delay: float) -> None:
             log.warning("immybot request retried", extra={
