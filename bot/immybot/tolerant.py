@@ -38,18 +38,13 @@ class Rows(Generic[T]):
         self._list: TypeAdapter[list[T]] = TypeAdapter(list[row_type])
         self._row: TypeAdapter[T] = TypeAdapter(row_type)
         self._usable = usable  # an extra test of a validated row (e.g. `id is not None`)
-        self._keys = _read_keys(row_type)
-        self.json_loads = slim_loads(self._keys)
+        self._keep = read_keys_only(_read_keys(row_type))
+        self.json_loads = slim_loads(self._keep)
 
     async def from_stream(self, chunks: AsyncIterator[bytes], route: str) -> Any:
         """The answer read as it arrives (`ImmyBotHttp.request(stream=...)`): each row, once parsed, keeps
         only the keys it is read from; `parse` then reads the rows as from any other answer."""
-        keys = self._keys
-
-        def keep(row: Any) -> Any:
-            return {key: row[key] for key in keys if key in row} if isinstance(row, dict) and "id" in row else row
-
-        return await array_items(chunks, keep, route)
+        return await array_items(chunks, self._keep, route)
 
     def parse(self, data: Any, route: str) -> list[T]:
         if data is None:
@@ -91,17 +86,23 @@ def _read_keys(row_type: Any) -> frozenset[str]:
     return frozenset(keys)
 
 
-def slim_loads(keys: frozenset[str]) -> Callable[[bytes], Any]:
-    """`json.loads` that keeps of each row (an object with an `id`) only the keys a row is read from.
+def read_keys_only(keys: frozenset[str]) -> Callable[[Any], Any]:
+    """What is kept of a parsed JSON value: of a row (an object with an `id`) only `keys`, anything else as is.
 
     ImmyBot sends every property of a row, nulls included: 20,000 software items are 30 MB of JSON and
-    became 56 MB of dicts through a plain `json.loads`, the first load's peak. Each row's full dict is
-    dropped as soon as it is parsed; what is kept reads exactly as before (the models ignore the rest)."""
+    became 56 MB of dicts through a plain `json.loads`, the first load's peak. What is kept reads exactly
+    as before (the models ignore the rest)."""
 
-    def slim(row: dict[str, Any]) -> dict[str, Any]:
-        return {key: row[key] for key in keys if key in row} if "id" in row else row
+    def keep(value: Any) -> Any:
+        return {key: value[key] for key in keys if key in value} if isinstance(value, dict) and "id" in value \
+            else value
 
-    return lambda content: json.loads(content, object_hook=slim)
+    return keep
+
+
+def slim_loads(keep: Callable[[Any], Any]) -> Callable[[bytes], Any]:
+    """`json.loads` passing each object through `keep` as soon as it is parsed (its full dict is dropped)."""
+    return lambda content: json.loads(content, object_hook=keep)
 
 
 def skipped(route: str, count: int, first_reason: str) -> None:
