@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -133,3 +133,20 @@ async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World
 
 APPROVE = approval_ids.APPROVE_ACTION
 DENY = approval_ids.DENY_ACTION
+
+
+@pytest.fixture
+def searched(world: World, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every query the catalog is asked to search (the real search still answers)."""
+    seen: list[str] = []
+    catalog = world.bot.services.catalog
+
+    def spy(real: Callable[..., Any]) -> Callable[..., Any]:
+        def search(query: str, *args: Any, **kwargs: Any) -> Any:
+            seen.append(query)
+            return real(query, *args, **kwargs)
+        return search
+
+    for name in ("search_software", "search_computers"):
+        monkeypatch.setattr(catalog, name, spy(getattr(catalog, name)))
+    return seen

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator, Callable
-from typing import Any
+from collections.abc import AsyncIterator
 from urllib.parse import quote
 
 import httpx
@@ -44,23 +43,6 @@ async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World
     async with world_of(folder, policy_file=folder / "policy.yml") as built:
         built.fake.add_group("S0FABTECHS", "fabrikam-techs", [JANE])
         yield built
-
-
-@pytest.fixture
-def searched(world: World, monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Every query the catalog is asked to search (the real search still answers)."""
-    seen: list[str] = []
-    catalog = world.bot.services.catalog
-
-    def spy(real: Callable[..., Any]) -> Callable[..., Any]:
-        def search(query: str, *args: Any, **kwargs: Any) -> Any:
-            seen.append(query)
-            return real(query, *args, **kwargs)
-        return search
-
-    for name in ("search_software", "search_computers"):
-        monkeypatch.setattr(catalog, name, spy(getattr(catalog, name)))
-    return seen
 
 
 def _tenants(world: World, options: list[dict]) -> set[str]:

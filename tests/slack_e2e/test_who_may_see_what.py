@@ -6,8 +6,7 @@ approver who may not request. IMMYBOT_BASE_URL's https rule is a start-up check:
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from typing import Any
+from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
@@ -140,23 +139,6 @@ async def test_targets_are_resolved_only_after_the_requester_gate(world: World) 
     assert len(world.fake.calls("users.info")) == lookups  # jane's profile (and email) was not read
     assert len(world.immy.immybot.requests) == reads  # nor were her computers looked up in ImmyBot
     assert [r["event"] for r in (await world.audit(actor=world.ws.other))[before:]] == ["request.refused"]
-
-
-@pytest.fixture
-def searched(world: World, monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Every query the catalog is asked to search (the real search still answers)."""
-    seen: list[str] = []
-    catalog = world.bot.services.catalog
-
-    def spy(real: Callable[..., Any]) -> Callable[..., Any]:
-        def search(query: str, *args: Any, **kwargs: Any) -> Any:
-            seen.append(query)
-            return real(query, *args, **kwargs)
-        return search
-
-    for name in ("search_software", "search_computers"):
-        monkeypatch.setattr(catalog, name, spy(getattr(catalog, name)))
-    return seen
 
 
 async def test_typeahead_and_status_queries_are_capped_before_the_search(world: World, searched: list[str]) -> None:
