@@ -60,6 +60,7 @@ class Lease:
         self._leases = leases
         self.key = key
         self.lost = False
+        self.released = False  # the block ended: the renewing task stops, even if its cancellation was lost
 
     async def check(self) -> None:
         """Renew now; raise `LeaseLost` when another replica holds it (call right before a once-only effect)."""
@@ -90,6 +91,7 @@ async def leased(leases: SessionLeases, key: str) -> AsyncIterator[Lease | None]
         failed = True  # kept: it runs out, and the recovery tick tries the work again later
         raise
     finally:
+        lease.released = True
         if keeper is not None:
             keeper.cancel()
             await asyncio.gather(keeper, return_exceptions=True)
@@ -104,8 +106,12 @@ async def _renew(lease: Lease, leases: SessionLeases, work: asyncio.Task[object]
     every = max(leases.lease_seconds / 3, 0.05)
     loop = asyncio.get_running_loop()
     renewed = loop.time()
-    while True:
+    # `released` is checked, not only the cancellation: a cancel that lands as a query ends can be lost
+    # on the way (Python 3.11's `wait_for`), and the block's end would then wait for this loop forever.
+    while not lease.released:
         await asyncio.sleep(every)
+        if lease.released:
+            return
         try:
             if await leases.keep(lease.key):
                 renewed = loop.time()

@@ -6,6 +6,7 @@ sessions are queued for lease claims like a run's (marked as the preview's)."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
@@ -86,10 +87,10 @@ async def test_preview_sessions_are_claimed_under_leases_marked_as_the_previews(
 
 async def test_leased_work_holds_renews_and_lets_go(replicas: tuple[PgStore, PgStore]) -> None:
     a, b = replicas
-    mine, theirs = PgLeases(a, lease_seconds=0.3, owner="a"), PgLeases(b, lease_seconds=0.3, owner="b")
+    mine, theirs = PgLeases(a, lease_seconds=1.0, owner="a"), PgLeases(b, lease_seconds=1.0, owner="b")
     async with leased(mine, KEY) as lease:
         assert lease is not None
-        await asyncio.sleep(0.6)  # two leases long: renewed meanwhile, so still held
+        await asyncio.sleep(2.0)  # two leases long: renewed meanwhile, so still held (1 s: a busy CI stalls)
         async with leased(theirs, KEY) as other:
             assert other is None
         await lease.check()
@@ -97,3 +98,19 @@ async def test_leased_work_holds_renews_and_lets_go(replicas: tuple[PgStore, PgS
         assert other is not None
     async with leased(LocalLeases(), KEY) as local:  # SQLite: always this process's
         assert local is not None
+
+
+async def test_the_block_ends_when_the_event_loop_stalled_past_the_lease(replicas: tuple[PgStore, PgStore]) -> None:
+    """A stalled loop (a busy machine) leaves the renewing task overdue, its renewal in flight as the block
+    ends: a cancel that lands as that query ends can be lost (Python 3.11), and the block's end waited
+    for the renewing loop forever. It ends now, and the work is still its holder's."""
+    a, b = replicas
+    mine, theirs = PgLeases(a, lease_seconds=0.3, owner="a"), PgLeases(b, lease_seconds=0.3, owner="b")
+    for _round in range(3):
+        async with asyncio.timeout(5):
+            async with leased(mine, KEY) as lease:
+                assert lease is not None
+                async with leased(theirs, KEY) as other:
+                    assert other is None
+                time.sleep(0.5)  # noqa: ASYNC251 - the point: the event loop does nothing meanwhile
+                await lease.check()  # nobody else took it: still ours
