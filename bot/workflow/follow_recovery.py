@@ -25,7 +25,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from bot.workflow.leases import SessionLeases, Singletons
+from bot.workflow.leases import SessionLeases, Singletons, stop_requested
 from bot.workflow.lifecycle import Lifecycle
 from bot.workflow.model import Request, RequestState
 from bot.workflow.work_lease import PREVIEW_START, START, SUMMARY, request_of
@@ -47,7 +47,7 @@ async def recovery_loop(follower: _Recovers, service: Lifecycle, leases: Session
     """Runs until cancelled; the first pass at once (a replica starting up after a crash)."""
     every = max(leases.lease_seconds, 0.1)
     swept = False
-    while True:
+    while not stop_requested():
         try:
             async with singletons.singleton("recovery") as mine:
                 found = await _scan(service, leases, sweep=not swept) if mine else ([], [], [])

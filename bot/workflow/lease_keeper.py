@@ -17,7 +17,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
-from bot.workflow.leases import SessionLeases
+from bot.workflow.leases import SessionLeases, stop_requested
 from bot.workflow.model import Request
 
 log = logging.getLogger(__name__)
@@ -40,7 +40,7 @@ class _Follows(Protocol):
 async def keep_leases(follower: _Follows, leases: SessionLeases, load: Callable[[int], Awaitable[Request]]) -> None:
     every = max(leases.lease_seconds / 3, 0.05)
     try:
-        while True:
+        while not stop_requested():
             follower.claim_now.clear()
             try:
                 await _tick(follower, leases, load)

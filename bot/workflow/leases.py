@@ -12,6 +12,7 @@ everything in process, as before; `LocalSingletons` always says "mine". The Post
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
@@ -121,3 +122,11 @@ class LocalSingletons:
     @asynccontextmanager
     async def singleton(self, name: str) -> AsyncIterator[bool]:
         yield True
+
+
+def stop_requested() -> bool:
+    """The running task was asked to stop. A loop that checks this as well as catching `CancelledError` ends
+    even when a cancel landing as a database call finishes was lost on the way (Python 3.11's `wait_for`):
+    its `await` returned or raised an ordinary error, but the request stays counted."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0

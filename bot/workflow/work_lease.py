@@ -24,7 +24,7 @@ import logging
 from collections.abc import AsyncIterator
 
 from bot.workflow.errors import DomainError
-from bot.workflow.leases import SessionLeases
+from bot.workflow.leases import SessionLeases, stop_requested
 from bot.workflow.model import Request
 
 log = logging.getLogger(__name__)
@@ -106,11 +106,11 @@ async def _renew(lease: Lease, leases: SessionLeases, work: asyncio.Task[object]
     every = max(leases.lease_seconds / 3, 0.05)
     loop = asyncio.get_running_loop()
     renewed = loop.time()
-    # `released` is checked, not only the cancellation: a cancel that lands as a query ends can be lost
-    # on the way (Python 3.11's `wait_for`), and the block's end would then wait for this loop forever.
+    # `released` and `stop_requested` are checked, not only the cancellation: a cancel that lands as a query
+    # ends can be lost on the way, and the block's end would then wait for this loop forever.
     while not lease.released:
         await asyncio.sleep(every)
-        if lease.released:
+        if lease.released or stop_requested():
             return
         try:
             if await leases.keep(lease.key):
